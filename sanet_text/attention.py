@@ -1,0 +1,96 @@
+"""Style attention (SANet): content positions attend to style positions.
+
+Query and key come from mean-variance normalised features, so attention matches local patterns
+regardless of their overall statistics; the value is the raw style feature, so what is copied
+carries the style's statistics. The two-level transform fuses relu4_1 and relu5_1 attention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def mean_variance_norm(feat: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Normalise each channel of a (B, C, ...) map to zero mean and unit variance over positions."""
+    flat = feat.flatten(2)
+    mean = flat.mean(-1, keepdim=True)
+    std = (flat.var(-1, keepdim=True, unbiased=False) + eps).sqrt()
+    return ((flat - mean) / std).view_as(feat)
+
+
+@dataclass
+class StyleTokens:
+    """A style as seen by one attention module: keys (B, C, N) and values (B, C, N).
+
+    Computed once per style, so tiled or batched content can reuse them.
+    """
+
+    keys: torch.Tensor
+    values: torch.Tensor
+
+
+class StyleAttention(nn.Module):
+    """One SANet module: ``content + out(softmax(f(norm c)ᵀ g(norm s)) · h(s))``."""
+
+    def __init__(self, channels: int, chunk: int = 4096) -> None:
+        super().__init__()
+        self.query = nn.Conv2d(channels, channels, 1)
+        self.key = nn.Conv2d(channels, channels, 1)
+        self.value = nn.Conv2d(channels, channels, 1)
+        self.out = nn.Conv2d(channels, channels, 1)
+        self.chunk = chunk
+
+    def tokens(self, style: torch.Tensor) -> StyleTokens:
+        """Keys and values of a style feature map (B, C, H, W) or token set (B, C, N)."""
+        if style.dim() == 3:
+            style = style.unsqueeze(-1)
+        return StyleTokens(
+            keys=self.key(mean_variance_norm(style)).flatten(2),
+            values=self.value(style).flatten(2),
+        )
+
+    def forward(
+        self, content: torch.Tensor, style: StyleTokens, attention_out: list | None = None
+    ) -> torch.Tensor:
+        b, c, h, w = content.shape
+        queries = self.query(mean_variance_norm(content)).flatten(2).transpose(1, 2)  # B, HW, C
+        keys, values = style.keys, style.values
+        if keys.shape[0] != b:  # one style shared by a batch of content images
+            keys, values = keys.expand(b, -1, -1), values.expand(b, -1, -1)
+        blocks = []
+        # Attend in blocks of query positions: the full (HW × N) matrix at 4096 px would not fit.
+        for start in range(0, h * w, self.chunk):
+            attn = torch.softmax(torch.bmm(queries[:, start : start + self.chunk], keys), dim=-1)
+            if attention_out is not None:
+                attention_out.append(attn.detach())
+            blocks.append(torch.bmm(values, attn.transpose(1, 2)))
+        attended = torch.cat(blocks, dim=2).view(b, c, h, w)
+        return content + self.out(attended)
+
+
+class Transform(nn.Module):
+    """Two-level fusion: attention at relu4_1 plus upsampled attention at relu5_1, then a 3×3 merge."""
+
+    def __init__(self, channels: int, chunk: int = 4096) -> None:
+        super().__init__()
+        self.attn4 = StyleAttention(channels, chunk)
+        self.attn5 = StyleAttention(channels, chunk)
+        self.merge = nn.Conv2d(channels, channels, 3)
+
+    def style_tokens(self, style4: torch.Tensor, style5: torch.Tensor) -> tuple[StyleTokens, StyleTokens]:
+        return self.attn4.tokens(style4), self.attn5.tokens(style5)
+
+    def forward(
+        self,
+        content4: torch.Tensor,
+        content5: torch.Tensor,
+        style: tuple[StyleTokens, StyleTokens],
+        attention_out: list | None = None,
+    ) -> torch.Tensor:
+        fused4 = self.attn4(content4, style[0], attention_out)
+        fused5 = self.attn5(content5, style[1])
+        fused5 = nn.functional.interpolate(fused5, size=fused4.shape[-2:], mode="nearest")
+        return self.merge(nn.functional.pad(fused4 + fused5, (1, 1, 1, 1), mode="replicate"))

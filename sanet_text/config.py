@@ -1,0 +1,91 @@
+"""Configuration as data: YAML files in ``configs/`` loaded into typed dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from .errors import UserError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and weight names of one SANet model.
+
+    ``widths`` are the channel counts at relu1_1 … relu5_1; the decoder mirrors them, so one list
+    describes the whole network. ``encoder_weights``/``weights`` are names resolved by
+    :mod:`sanet_text.weights` ("random" means: keep the random initialisation, for tests).
+    """
+
+    name: str
+    widths: tuple[int, int, int, int, int] = (64, 128, 256, 512, 512)
+    encoder_weights: str = "vgg19"
+    weights: str = "sanet-base"
+    # Content positions attended per block: bounds the attention matrix's memory at high resolution.
+    attention_chunk: int = 4096
+
+    def __post_init__(self) -> None:
+        if len(self.widths) != 5 or self.widths[3] != self.widths[4]:
+            raise UserError(
+                f"config {self.name!r}: widths must list 5 channel counts with relu4_1 == relu5_1"
+            )
+
+
+def from_dict(cls: type[T], data: dict[str, Any], source: str = "config") -> T:
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys (typos must not pass silently)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise UserError(f"{source}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
+    kwargs = {}
+    for key, value in data.items():
+        default = fields[key].default
+        if isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise UserError(f"{source}: {err}") from None
+
+
+def find_config(name_or_path: str | Path) -> Path:
+    """A config is a path to a YAML file or the name of one in ``configs/`` (or the packaged copy)."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml", ".json"}:
+        if not path.is_file():
+            raise UserError(f"config file not found: {path}")
+        return path
+    for folder in (PACKAGE_CONFIG_DIR, CONFIG_DIR):
+        candidate = folder / f"{name_or_path}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise UserError(f"no config named {name_or_path!r}; give a .yaml path or one of: {', '.join(config_names())}")
+
+
+def config_names() -> list[str]:
+    names = {p.stem for d in (PACKAGE_CONFIG_DIR, CONFIG_DIR) if d.is_dir() for p in d.glob("*.yaml")}
+    return sorted(names)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise UserError(f"cannot read config {path}: {err}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise UserError(f"config {path} must hold a mapping of keys to values")
+    return data
+
+
+def load_model_config(name_or_path: str | Path) -> ModelConfig:
+    path = find_config(name_or_path)
+    return from_dict(ModelConfig, load_yaml(path), source=str(path))

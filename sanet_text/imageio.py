@@ -1,0 +1,149 @@
+"""Reading images defensively and writing them atomically.
+
+Every way a user's file can be odd (missing, corrupt, not an image, 16-bit, CMYK, alpha, rotated
+by EXIF, absurdly large or tiny) ends in an RGB float tensor or a one-line :class:`UserError`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import UserError
+
+# Pillow's decompression-bomb guard, made an error at this many pixels (Pillow's own error level).
+MAX_PIXELS = 2 * 89_478_485
+MIN_SIDE = 16
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB 8-bit from any Pillow mode; transparency is composited onto white, as a viewer shows it."""
+    if image.mode in {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}:
+        array = np.asarray(image, dtype=np.float32)
+        # 16-bit files keep their full range in "I" mode; scale by the format's range, not to 8 bits by truncation.
+        peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        if image.mode == "F" and array.max() <= 1.0:
+            peak = 1.0
+        array = np.clip(array / peak * 255.0, 0, 255).astype(np.uint8)
+        return Image.fromarray(array, "L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def load_pil(path: str | Path) -> Image.Image:
+    """Open, EXIF-rotate and convert an image to RGB, or raise a one-line :class:`UserError`."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise UserError(
+                        f"{path}: {image.width}×{image.height} px is over the {MAX_PIXELS // 1_000_000} MP safety "
+                        "limit (decompression-bomb guard); downscale it first"
+                    )
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                rgb = _to_rgb(image)
+    except UserError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(
+            f"{path}: image is over the {MAX_PIXELS // 1_000_000} MP safety limit (decompression-bomb guard); "
+            "downscale it first"
+        ) from None
+    except UnidentifiedImageError:
+        raise UserError(f"{path}: not an image Pillow can read (use PNG, JPEG, WebP, TIFF or BMP)") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"{path}: corrupt or truncated image ({reason})") from None
+    if min(rgb.size) < MIN_SIDE:
+        raise UserError(f"{path}: image is {rgb.width}×{rgb.height} px; need at least {MIN_SIDE} px on each side")
+    return rgb
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
+
+
+def load_image(path: str | Path) -> torch.Tensor:
+    """An image file as an RGB float tensor (3, H, W) in [0, 1]."""
+    return pil_to_tensor(load_pil(path))
+
+
+def load_mask(path: str | Path, size: tuple[int, int]) -> torch.Tensor:
+    """A mask image as a (1, H, W) tensor in [0, 1] at ``size`` (white = inside)."""
+    mask = load_pil(path).convert("L").resize((size[1], size[0]), Image.BILINEAR)
+    return torch.from_numpy(np.asarray(mask, dtype=np.float32) / 255.0)[None]
+
+
+def resize_to(image: torch.Tensor, size: int, exact: bool = False) -> torch.Tensor:
+    """Resize (3, H, W) so its longer side is ``size`` (aspect kept), or to size×size with ``exact``.
+
+    ``size <= 0`` keeps the original resolution.
+    """
+    if size <= 0:
+        return image
+    h, w = image.shape[-2:]
+    if exact:
+        target = (size, size)
+    else:
+        scale = size / max(h, w)
+        target = (max(1, round(h * scale)), max(1, round(w * scale)))
+    if target == (h, w):
+        return image
+    return torch.nn.functional.interpolate(
+        image[None], size=target, mode="bicubic", antialias=True, align_corners=False
+    )[0].clamp(0, 1)
+
+
+def tensor_to_pil(image: torch.Tensor) -> Image.Image:
+    array = (image.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(array, "RGB")
+
+
+def check_writable(path: Path, force: bool) -> None:
+    """Fail early, before minutes of work, when ``path`` cannot or must not be written."""
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise UserError(f"{path}: unknown output format; end the name with one of {', '.join(WRITE_FORMATS)}")
+    if path.exists() and not force:
+        raise UserError(f"{path} exists; pass --force to overwrite it or choose another -o")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"output folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"output folder is not writable: {folder}")
+
+
+def save_image(image: torch.Tensor | Image.Image, path: str | Path, force: bool = False) -> Path:
+    """Write atomically: a temporary file in the same folder, then a rename, so no half-written file is left."""
+    path = Path(path)
+    check_writable(path, force)
+    pil = image if isinstance(image, Image.Image) else tensor_to_pil(image)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pil.save(handle, format=WRITE_FORMATS[path.suffix.lower()])
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+    return path
