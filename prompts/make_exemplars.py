@@ -1,0 +1,124 @@
+"""Write the procedural style exemplars of the library, or many random variants for training.
+
+    python prompts/make_exemplars.py                      # library exemplars, as listed in library.yaml
+    python prompts/make_exemplars.py --train-dir DIR --per-style 30
+
+Library exemplars are deterministic (photo and seed come from ``library.yaml``). Training variants
+draw a random photo, crop, size and renderer seed each; the folder appears complete or not at all
+(written under a temporary name, renamed at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+from PIL import Image
+
+from sanet_text.exemplars import RENDERERS
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+EXAMPLES = REPO / "sanet_text" / "assets" / "examples"
+SITE = Path(np.__file__).resolve().parents[1]
+# Colour photos only: grey test cards and textures would teach the model "grey" as a style cue.
+TRAIN_SOURCES = [
+    *(SITE / "skimage" / "data" / n for n in
+      ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "hubble_deep_field.jpg",
+       "motorcycle_left.png", "retina.jpg"]),
+    SITE / "sklearn" / "datasets" / "images" / "china.jpg",
+    SITE / "sklearn" / "datasets" / "images" / "flower.jpg",
+    *(Path("/work/shared/data/opencv-doc") / n for n in
+      ["apple.jpg", "baboon.jpg", "building.jpg", "butterfly.jpg", "fruits.jpg", "home.jpg",
+       "orange.jpg", "squirrel_cls.jpg"]),
+]
+EXEMPLAR_SIDE = 384
+EXEMPLAR_QUALITY = 85
+
+
+def _fit(image: Image.Image, side: int) -> Image.Image:
+    scale = side / max(image.size)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+
+
+def write_library_exemplars(library: Path = HERE / "library.yaml") -> list[Path]:
+    """Render every library exemplar that names a ``render`` medium; other exemplars are copied art."""
+    spec = yaml.safe_load(library.read_text(encoding="utf-8"))
+    written = []
+    for name, style in spec["styles"].items():
+        for ex in style["exemplars"]:
+            out = HERE / ex["file"]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if "render" in ex:
+                photo = _fit(Image.open(EXAMPLES / ex["photo"]).convert("RGB"), EXEMPLAR_SIDE)
+                image = RENDERERS[ex["render"]](photo, int(ex["seed"]))
+            elif "source" in ex:
+                image = _fit(Image.open(REPO / ex["source"]).convert("RGB"), EXEMPLAR_SIDE)
+            else:
+                continue
+            image.save(out, "JPEG", quality=EXEMPLAR_QUALITY, optimize=True)
+            written.append(out)
+            print(f"{name}: {out.relative_to(HERE)}")
+    return written
+
+
+def _train_photos() -> list[Path]:
+    """Training photos by stem, preferring the full-size originals over the bundled downscaled copies."""
+    photos = {p.stem: p for p in sorted(EXAMPLES.glob("*.jpg")) if p.stem != "starry_night"}
+    photos.update({p.stem: p for p in TRAIN_SOURCES if p.exists()})
+    if len(photos) < 3:
+        sys.exit("too few training photos found")
+    return [photos[k] for k in sorted(photos)]
+
+
+def _random_view(photo: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A random crop (30–100 % of the area, aspect 3:4–4:3) resized to a 320–448 px long side."""
+    w, h = photo.size
+    area = rng.uniform(0.3, 1.0) * w * h
+    aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
+    cw, ch = min(w, int(np.sqrt(area * aspect))), min(h, int(np.sqrt(area / aspect)))
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    return _fit(photo.crop((x, y, x + cw, y + ch)), int(rng.integers(320, 449)))
+
+
+def write_training_set(target: Path, per_style: int, seed: int = 0) -> None:
+    paths = _train_photos()
+    photos = [Image.open(p).convert("RGB") for p in paths]
+    print(f"{len(photos)} photos: {', '.join(p.stem for p in paths)}")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    rng = np.random.default_rng(seed)
+    for style, renderer in RENDERERS.items():
+        (tmp / style).mkdir(parents=True)
+        for i in range(per_style):
+            k = int(rng.integers(len(photos)))
+            image = renderer(_random_view(photos[k], rng), int(rng.integers(2**31)))
+            image.save(tmp / style / f"{i:04d}_{paths[k].stem}.jpg", "JPEG", quality=90)
+        print(f"{style}: {per_style}")
+    # Swap in the finished folder in one rename, so a reader never sees half a set.
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+    print(f"wrote {per_style * len(RENDERERS)} images to {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-dir", type=Path, help="write random training variants here instead")
+    parser.add_argument("--per-style", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.train_dir:
+        write_training_set(args.train_dir.resolve(), args.per_style, args.seed)
+    else:
+        write_library_exemplars()
+
+
+if __name__ == "__main__":
+    main()
