@@ -89,3 +89,54 @@ def load_yaml(path: Path) -> dict[str, Any]:
 def load_model_config(name_or_path: str | Path) -> ModelConfig:
     path = find_config(name_or_path)
     return from_dict(ModelConfig, load_yaml(path), source=str(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class LossWeights:
+    """Weights of the training losses (SANet paper values for content/style/identity)."""
+
+    content: float = 1.0
+    style: float = 3.0
+    identity_pixel: float = 50.0
+    identity_feature: float = 1.0
+    tv: float = 0.0
+    clip_direction: float = 0.0
+    clip_patch: float = 0.0
+    attention_sparsity: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Paths are folders of images of any layout (searched recursively)."""
+
+    model: str = "base"
+    content_dirs: tuple[str, ...] = ()
+    style_dirs: tuple[str, ...] = ()
+    output_dir: str = "runs/base"
+    init_weights: str = ""  # start the trainable parts from these weights ("" = random init)
+    crop: int = 256
+    batch_size: int = 4
+    steps: int = 2000
+    lr: float = 1e-3
+    lr_min: float = 1e-6
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    grad_accum: int = 1
+    # Pairs per step that also get the identity losses (0 = all). They double the decoder work;
+    # a CPU run trades some of it for more steps.
+    identity_batch: int = 0
+    mixed_precision: str = "no"  # no | bf16 | fp16
+    seed: int = 0
+    log_every: int = 10
+    sample_every: int = 200
+    checkpoint_every: int = 100
+    keep_checkpoints: int = 3
+    losses: LossWeights = LossWeights()
+
+
+def load_train_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """A training config from YAML; ``losses`` is a nested mapping; ``overrides`` win (CLI flags)."""
+    source = find_config(path)
+    data = {**load_yaml(source), **(overrides or {})}
+    losses = from_dict(LossWeights, data.pop("losses", {}) or {}, source=f"{source}: losses")
+    return dataclasses.replace(from_dict(TrainConfig, data, source=str(source)), losses=losses)

@@ -1,0 +1,84 @@
+"""Every training loss in one place. Feature lists are encoder outputs relu1_1 … relu5_1."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .attention import mean_variance_norm
+
+
+def content_loss(output_feats: list[torch.Tensor], content_feats: list[torch.Tensor]) -> torch.Tensor:
+    """MSE of mean-variance normalised relu4_1 and relu5_1: structure, not statistics (SANet)."""
+    return sum(
+        F.mse_loss(mean_variance_norm(o), mean_variance_norm(c))
+        for o, c in zip(output_feats[3:], content_feats[3:])
+    )
+
+
+def _mean_std(feat: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    flat = feat.flatten(2)
+    return flat.mean(-1), (flat.var(-1, unbiased=False) + eps).sqrt()
+
+
+def style_loss(output_feats: list[torch.Tensor], style_feats: list[torch.Tensor]) -> torch.Tensor:
+    """MSE of channel means and standard deviations at relu1_1 … relu5_1 (AdaIN/SANet)."""
+    total = output_feats[0].new_zeros(())
+    for o, s in zip(output_feats, style_feats):
+        o_mean, o_std = _mean_std(o)
+        s_mean, s_std = _mean_std(s)
+        total = total + F.mse_loss(o_mean, s_mean) + F.mse_loss(o_std, s_std)
+    return total
+
+
+def identity_pixel_loss(reconstructions: torch.Tensor, originals: torch.Tensor) -> torch.Tensor:
+    """An image stylised with itself must come back unchanged (SANet's identity loss 1)."""
+    return F.mse_loss(reconstructions, originals)
+
+
+def identity_feature_loss(recon_feats: list[torch.Tensor], original_feats: list[torch.Tensor]) -> torch.Tensor:
+    """The same at every encoder level (SANet's identity loss 2)."""
+    return sum(F.mse_loss(r, o) for r, o in zip(recon_feats, original_feats))
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of neighbouring pixels: discourages high-frequency noise."""
+    return (image[..., 1:, :] - image[..., :-1, :]).abs().mean() + (image[..., 1:] - image[..., :-1]).abs().mean()
+
+
+def attention_entropy(attention: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Mean entropy of attention rows (B, Nq, Nk), normalised to [0, 1] by log(Nk).
+
+    Minimising it sharpens attention so content regions copy specific style patches rather than a
+    blurred average of the whole style.
+    """
+    entropy = -(attention * (attention + eps).log()).sum(-1)
+    return entropy.mean() / torch.log(torch.tensor(float(attention.shape[-1])))
+
+
+def clip_directional_loss(
+    output_embeds: torch.Tensor, content_embeds: torch.Tensor, text_direction: torch.Tensor, eps: float = 1e-8
+) -> torch.Tensor:
+    """1 − cos(ΔI, ΔT) (StyleGAN-NADA / CLIPstyler).
+
+    ΔI = CLIP(output) − CLIP(content), ΔT = CLIP(prompt) − CLIP("a photo"): 0 when the image moved
+    exactly in the prompt's direction, 2 when it moved the opposite way.
+    """
+    delta = output_embeds - content_embeds
+    return (1 - F.cosine_similarity(delta, text_direction.expand_as(delta), dim=-1, eps=eps)).mean()
+
+
+def patch_clip_directional_loss(
+    patch_output_embeds: torch.Tensor,
+    patch_content_embeds: torch.Tensor,
+    text_direction: torch.Tensor,
+    threshold: float = 0.7,
+) -> torch.Tensor:
+    """CLIPstyler's patch loss: directional loss per random crop, ignoring crops already aligned.
+
+    Crops whose loss is below ``threshold`` are rejected (zeroed) so well-stylised patches stop
+    pulling and the rest get the gradient.
+    """
+    delta = patch_output_embeds - patch_content_embeds
+    per_patch = 1 - F.cosine_similarity(delta, text_direction.expand_as(delta), dim=-1)
+    return torch.where(per_patch < threshold, torch.zeros_like(per_patch), per_patch).mean()
