@@ -46,8 +46,15 @@ def _fit(image: Image.Image, side: int) -> Image.Image:
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
 
 
+def _source(name: str) -> Path:
+    """A copied exemplar's file: ``skimage:<file>`` in scikit-image's sample data, else repo-relative."""
+    if name.startswith("skimage:"):
+        return SITE / "skimage" / "data" / name.removeprefix("skimage:")
+    return REPO / name
+
+
 def write_library_exemplars(library: Path = HERE / "library.yaml") -> list[Path]:
-    """Render every library exemplar that names a ``render`` medium; other exemplars are copied art."""
+    """Render every library exemplar that names a ``render`` medium and copy (reduced) the ``source`` ones."""
     spec = yaml.safe_load(library.read_text(encoding="utf-8"))
     written = []
     for name, style in spec["styles"].items():
@@ -57,10 +64,8 @@ def write_library_exemplars(library: Path = HERE / "library.yaml") -> list[Path]
             if "render" in ex:
                 photo = _fit(Image.open(EXAMPLES / ex["photo"]).convert("RGB"), EXEMPLAR_SIDE)
                 image = RENDERERS[ex["render"]](photo, int(ex["seed"]))
-            elif "source" in ex:
-                image = _fit(Image.open(REPO / ex["source"]).convert("RGB"), EXEMPLAR_SIDE)
             else:
-                continue
+                image = _fit(Image.open(_source(ex["source"])).convert("RGB"), EXEMPLAR_SIDE)
             image.save(out, "JPEG", quality=EXEMPLAR_QUALITY, optimize=True)
             written.append(out)
             print(f"{name}: {out.relative_to(HERE)}")

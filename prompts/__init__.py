@@ -1,0 +1,1 @@
+"""Packaged as ``sanet_text.prompts``: the style library, its exemplars and the prompt lists (data only)."""
