@@ -1,0 +1,29 @@
+"""Image styles: a picture becomes a one-part StyleGroup of its relu4_1/relu5_1 features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..imageio import load_image, resize_to
+from ..model import SANet
+from .base import StyleFeatures, StyleGroup
+
+
+def load_style_image(path: str | Path, size: int) -> torch.Tensor:
+    """The style picture as (3, H, W) in [0, 1], longer side ``size`` (0 = as is)."""
+    return resize_to(load_image(path), size)
+
+
+def style_from_image(image: torch.Tensor, model: SANet, label: str) -> StyleGroup:
+    """Encode a (3, H, W) style picture; features stay as maps so attention can be shown on it."""
+    device = next(model.parameters()).device
+    with torch.no_grad():  # not inference_mode: training code may reuse these features with autograd on
+        feats = model.encode(image[None].to(device))
+    return StyleGroup(source=label, parts=[StyleFeatures(label=label, feat4=feats[3], feat5=feats[4])])
+
+
+def image_style(path: str | Path, model: SANet, size: int) -> StyleGroup:
+    """A style image file as a StyleGroup, labelled by its file name."""
+    return style_from_image(load_style_image(path, size), model, Path(path).name)

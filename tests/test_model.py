@@ -1,0 +1,41 @@
+"""The model's contract: feature shapes at odd sizes, reproducible building, and a frozen encoder."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from sanet_text.model import build_model
+
+
+def test_shapes_at_odd_size() -> None:
+    model = build_model("tiny")
+    image = torch.rand(1, 3, 257, 391)
+    with torch.no_grad():
+        feats = model.encode(image)
+        assert [f.shape[1] for f in feats] == list(model.config.widths)
+        # Each relu_X_1 after the first halves the size, rounding up so no edge row/column is lost.
+        for level, feat in enumerate(feats):
+            assert feat.shape[-2:] == (math.ceil(257 / 2**level), math.ceil(391 / 2**level))
+        fused = model.fuse(feats, model.style_tokens(model.encode(torch.rand(1, 3, 100, 60))))
+        assert fused.shape == feats[3].shape
+        assert model.decode(fused, (257, 391)).shape == (1, 3, 257, 391)
+
+
+def test_building_and_running_is_deterministic() -> None:
+    first, second = build_model("tiny"), build_model("tiny")
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name
+    content, style = torch.rand(1, 3, 40, 56), torch.rand(1, 3, 48, 32)
+    with torch.no_grad():
+        assert torch.equal(first(content, style), second(content, style))
+
+
+def test_encoder_stays_frozen_in_training() -> None:
+    model = build_model("tiny").train()
+    assert not model.encoder.training
+    assert all(not p.requires_grad for p in model.encoder.parameters())
+    model(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)).mean().backward()
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert any(p.grad is not None for p in model.decoder.parameters())
