@@ -110,6 +110,7 @@ class TrainConfig:
     """One training run. Paths are folders of images of any layout (searched recursively)."""
 
     model: str = "base"
+    stage: str = "image"  # image: attention + decoder on style images
     content_dirs: tuple[str, ...] = ()
     style_dirs: tuple[str, ...] = ()
     output_dir: str = "runs/base"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import math
 import sys
@@ -19,63 +20,16 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
-from torch.utils.data import DataLoader
 from safetensors.torch import load_file
 from tqdm import tqdm
 
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from .config import LossWeights, TrainConfig, load_train_config
-from .data import RandomCrops, StepSampler
+from .config import TrainConfig, load_train_config
+from .stages import build_stage
 from .errors import UserError
 from .imageio import save_image
-from .model import SANet, build_model
+from .model import build_model
 from .weights import save_safetensors
-from . import losses as L
-
-
-class ImageStage(nn.Module):
-    """SANet's training objective as a module, so DDP sees one forward per step."""
-
-    def __init__(self, model: SANet, weights: LossWeights, identity_batch: int = 0) -> None:
-        super().__init__()
-        self.model = model
-        self.weights = weights
-        self.identity_batch = identity_batch
-
-    def forward(self, content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
-        model, n = self.model, content.shape[0]
-        with torch.no_grad():
-            feats = model.encode(torch.cat([content, style]))
-        content_feats = [f[:n] for f in feats]
-        style_feats = [f[n:] for f in feats]
-        k = self.identity_batch or n
-        id_content, id_style = [f[:k] for f in content_feats], [f[:k] for f in style_feats]
-        attention: list[torch.Tensor] = []
-        # Stylised output and the two identity reconstructions share one decoder and one encoder pass.
-        fused = torch.cat([
-            model.fuse(content_feats, model.style_tokens(style_feats), attention),
-            model.fuse(id_content, model.style_tokens(id_content)),
-            model.fuse(id_style, model.style_tokens(id_style)),
-        ])
-        images = model.decode(fused, content.shape[-2:])
-        out_feats = model.encode(images)
-        out, identity = images[:n], images[n:]
-        originals = torch.cat([content[:k], style[:k]])
-        terms = {
-            "content": L.content_loss([f[:n] for f in out_feats], content_feats),
-            "style": L.style_loss([f[:n] for f in out_feats], style_feats),
-            "identity_pixel": L.identity_pixel_loss(identity, originals),
-            "identity_feature": L.identity_feature_loss(
-                [f[n:] for f in out_feats], [torch.cat([c[:k], s[:k]]) for c, s in zip(content_feats, style_feats)]
-            ),
-        }
-        if self.weights.tv:
-            terms["tv"] = L.total_variation(out)
-        if self.weights.attention_sparsity:
-            terms["attention_sparsity"] = torch.stack([L.attention_entropy(a) for a in attention]).mean()
-        total = sum(getattr(self.weights, k) * v for k, v in terms.items())
-        return total, terms, out
 
 
 def lr_factor(step: int, config: TrainConfig) -> float:
@@ -87,20 +41,15 @@ def lr_factor(step: int, config: TrainConfig) -> float:
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def sample_grid(content: torch.Tensor, style: torch.Tensor, output: torch.Tensor, rows: int = 4) -> torch.Tensor:
-    """content | style | output, one row per sample."""
-    rows = min(rows, content.shape[0])
-    lines = [torch.cat([content[i], style[i], output[i].clamp(0, 1)], dim=-1) for i in range(rows)]
-    return torch.cat(lines, dim=-2)
-
-
 def train(config: TrainConfig, resume: bool = False, max_minutes: float | None = None) -> Path:
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    accelerator = Accelerator(mixed_precision=config.mixed_precision, gradient_accumulation_steps=config.grad_accum)
-    set_seed(config.seed)
     run_dir = Path(config.output_dir)
+    tracker = "tensorboard" if importlib.util.find_spec("tensorboard") else None
+    accelerator = Accelerator(mixed_precision=config.mixed_precision, gradient_accumulation_steps=config.grad_accum,
+                              log_with=tracker, project_dir=str(run_dir))
+    set_seed(config.seed)
     found = latest_checkpoint(run_dir)
     if found and not resume:
         raise UserError(f"{run_dir} already holds checkpoints; pass --resume to continue it or choose another --output-dir")
@@ -119,26 +68,19 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
         start_step = state["step"]
         accelerator.print(f"resuming {run_dir} from step {start_step}")
 
-    stage = ImageStage(model, config.losses, config.identity_batch)
+    stage = build_stage(config, model)
     stage, optimizer = accelerator.prepare(stage, optimizer)
 
-    # Each optimizer step draws grad_accum micro-batches; samplers are indexed by micro-step.
-    micro_batch = config.batch_size
-    loaders = [
-        iter(DataLoader(
-            RandomCrops(dirs, config.crop, seed=config.seed + offset),
-            batch_size=micro_batch,
-            sampler=StepSampler(micro_batch, start_step * config.grad_accum, accelerator.process_index,
-                                accelerator.num_processes, config.steps * config.grad_accum),
-        ))
-        for offset, dirs in enumerate((config.content_dirs, config.style_dirs))
-    ]
+    # Each optimizer step draws grad_accum micro-batches; batches are indexed by micro-step.
+    batches = accelerator.unwrap_model(stage).batches(
+        config, start_step * config.grad_accum, accelerator.process_index, accelerator.num_processes
+    )
 
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(_as_dict(config), indent=1), encoding="utf-8")
-    metrics_file = run_dir / "metrics.csv"
-    columns = ["step", "lr", "loss", "content", "style", "identity_pixel", "identity_feature", "seconds"]
+    if tracker:
+        accelerator.init_trackers("sanet-text")
 
     def checkpoint(step: int) -> None:
         accelerator.wait_for_everyone()
@@ -156,9 +98,9 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
     step = start_step
     for step in progress:
         for _ in range(config.grad_accum):
-            content, style = (next(loader).to(accelerator.device) for loader in loaders)
+            batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
             with accelerator.accumulate(stage):
-                total, terms, output = stage(content, style)
+                total, terms, output = stage(**batch)
                 accelerator.backward(total)
                 if accelerator.sync_gradients and config.grad_clip:
                     accelerator.clip_grad_norm_(params, config.grad_clip)
@@ -170,19 +112,19 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
         done = step + 1
         if accelerator.is_main_process and (done % config.log_every == 0 or done == config.steps):
             row = {"step": done, "lr": scheduler.get_last_lr()[0], "loss": float(total.detach()),
-                   **{k: float(v) for k, v in terms.items()}, "seconds": round(state["train_seconds"], 1)}
-            progress.set_postfix(loss=f"{row['loss']:.3f}", style=f"{row['style']:.3f}", content=f"{row['content']:.3f}")
-            new = not metrics_file.exists()
-            with metrics_file.open("a", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-                if new:
-                    writer.writeheader()
-                writer.writerow(row)
+                   **{k: float(v.detach()) for k, v in terms.items()}, "seconds": round(state["train_seconds"], 1)}
+            progress.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in ("loss", *terms)})
+            append_metrics(run_dir / "metrics.csv", row)
+            accelerator.log(row, step=done)
         if accelerator.is_main_process and (done % config.sample_every == 0 or done == config.steps):
             (run_dir / "samples").mkdir(exist_ok=True)
-            save_image(sample_grid(content.float(), style.float(), output.detach().float()),
+            save_image(accelerator.unwrap_model(stage).preview(batch, output.detach()),
                        run_dir / "samples" / f"step_{done:07d}.png", force=True)
-        out_of_time = max_minutes is not None and (time.time() - run_started) / 60 > max_minutes
+        out_of_time = False
+        if max_minutes is not None:
+            # Every process must agree, or one would wait forever at the checkpoint barrier.
+            late = torch.tensor(float((time.time() - run_started) / 60 > max_minutes), device=accelerator.device)
+            out_of_time = bool(accelerator.reduce(late, "sum") > 0)
         if done % config.checkpoint_every == 0 or done == config.steps or out_of_time:
             checkpoint(done)
         if out_of_time:
@@ -190,6 +132,16 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
             break
     accelerator.end_training()
     return run_dir
+
+
+def append_metrics(path: Path, row: dict[str, float]) -> None:
+    """One CSV row per log step; the header is written once, by the first row."""
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row), extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
 
 
 def _as_dict(config: TrainConfig) -> dict:
