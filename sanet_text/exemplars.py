@@ -250,7 +250,7 @@ def cubism(photo: Image.Image, seed: int) -> Image.Image:
     label = _voronoi(h, w, rng.uniform(45, 80) * s, rng)
     # A few long straight cuts through the picture give the angular planes Voronoi cells alone lack.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    for k in range(int(rng.integers(4, 8))):
+    for _ in range(int(rng.integers(4, 8))):
         theta = rng.uniform(0, np.pi)
         side = (xx - rng.uniform(0, w)) * np.cos(theta) + (yy - rng.uniform(0, h)) * np.sin(theta) > 0
         label = label * 2 + side
