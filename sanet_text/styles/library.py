@@ -1,0 +1,150 @@
+"""The named style library (``prompts/library.yaml``) and text-prompt resolution against it.
+
+A prompt is embedded with a :class:`TextEncoder`, compared with every style description, and
+becomes a softmax blend of the best ``top_k`` styles. The description embeddings are computed once
+per encoder and library version and cached on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import yaml
+
+from ..errors import UserError
+from ..weights import cache_dir
+from .text_encoders import TextEncoder, build_text_encoder, prompts_dir
+
+
+@dataclass(frozen=True)
+class LibraryStyle:
+    name: str
+    descriptions: tuple[str, ...]
+    exemplars: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class LibrarySpec:
+    """The library file as data: styles, templates and resolution settings."""
+
+    styles: tuple[LibraryStyle, ...]
+    templates: tuple[str, ...]
+    temperature: float
+    top_k: int
+    reduce: str
+    min_weight: float
+    digest: str
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> LibrarySpec:
+        path = path or prompts_dir() / "library.yaml"
+        raw = path.read_bytes()
+        spec = yaml.safe_load(raw)
+        styles = tuple(
+            LibraryStyle(
+                name,
+                tuple(s["descriptions"]),
+                tuple(path.parent / ex["file"] for ex in s["exemplars"]),
+            )
+            for name, s in spec["styles"].items()
+        )
+        if spec.get("reduce", "max") not in {"max", "mean"}:
+            raise ValueError(f"{path}: reduce must be 'max' or 'mean'")
+        return cls(
+            styles=styles,
+            templates=tuple(spec.get("templates", ["{}"])),
+            temperature=float(spec.get("temperature", 0.05)),
+            top_k=int(spec.get("top_k", 3)),
+            reduce=spec.get("reduce", "max"),
+            min_weight=float(spec.get("min_weight", 0.03)),
+            digest=hashlib.sha256(raw).hexdigest()[:16],
+        )
+
+
+class StyleLibrary:
+    """A library bound to a text encoder, with every description embedded."""
+
+    def __init__(self, spec: LibrarySpec, encoder: TextEncoder, cache: bool = True) -> None:
+        self.spec = spec
+        self.encoder = encoder
+        self.styles = {s.name: s for s in spec.styles}
+        # Row i of the description matrix belongs to style owner[i].
+        self.owner = torch.tensor([i for i, s in enumerate(spec.styles) for _ in s.descriptions])
+        self.descriptions = self._embed_descriptions(cache)
+
+    def _embed_descriptions(self, cache: bool) -> torch.Tensor:
+        texts = [d for s in self.spec.styles for d in s.descriptions]
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.encoder.name)
+        path = cache_dir() / "text_library" / f"{safe}-{self.spec.digest}.pt"
+        if cache and path.exists():
+            try:
+                emb = torch.load(path, weights_only=True)
+                if emb.shape[0] == len(texts):
+                    return emb
+            except (OSError, RuntimeError, EOFError):
+                pass  # a damaged cache file is recomputed below
+        emb = self.encoder.encode(texts)
+        if cache:
+            _save_atomic(emb, path)
+        return emb
+
+    def scores(self, prompt: str) -> torch.Tensor:
+        """Cosine similarity of the prompt to each style (best or mean of its descriptions)."""
+        sims = self.encoder.encode([prompt])[0] @ self.descriptions.T
+        n = len(self.spec.styles)
+        if self.spec.reduce == "max":
+            return torch.full((n,), -2.0).scatter_reduce(0, self.owner, sims, "amax")
+        return torch.zeros(n).index_add(0, self.owner, sims) / torch.bincount(self.owner, minlength=n)
+
+    def resolve(self, prompt: str, temperature: float | None = None, top_k: int | None = None) -> list[tuple[str, float]]:
+        """The prompt as ``[(style, weight), ...]``, best first, weights summing to 1."""
+        if not prompt or not prompt.strip():
+            raise UserError('empty text prompt; describe a style, e.g. "watercolor" or "Van Gogh starry night"')
+        temperature = self.spec.temperature if temperature is None else temperature
+        if temperature <= 0:
+            raise UserError(f"temperature must be positive, got {temperature}")
+        k = min(top_k or self.spec.top_k, len(self.spec.styles))
+        probs = torch.softmax(self.scores(prompt.strip()) / temperature, dim=0)
+        weights, idx = probs.topk(k)
+        weights = weights / weights.sum()
+        # Parts too light to see in the result cost a full SANet fusion each: drop them.
+        keep = weights >= self.spec.min_weight
+        keep[0] = True
+        weights, idx = weights[keep], idx[keep]
+        weights = weights / weights.sum()
+        return [(self.spec.styles[i].name, float(w)) for i, w in zip(idx.tolist(), weights)]
+
+
+def _save_atomic(tensor: torch.Tensor, path: Path) -> None:
+    """Temp file + rename, so concurrent runs never read half a cache file; an unwritable cache is skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError:
+        return
+    try:
+        os.close(fd)
+        torch.save(tensor.contiguous(), tmp)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@lru_cache(maxsize=4)
+def load_library(encoder_name: str = "minilm") -> StyleLibrary:
+    """The packaged library with the named encoder (loaded once per process: encoders take seconds)."""
+    spec = LibrarySpec.load()
+    return StyleLibrary(spec, build_text_encoder(encoder_name, spec.templates))
+
+
+def resolve(prompt: str, temperature: float | None = None, top_k: int | None = None,
+            encoder_name: str = "minilm") -> list[tuple[str, float]]:
+    """Resolve a text prompt to weighted library styles with the packaged library."""
+    return load_library(encoder_name).resolve(prompt, temperature, top_k)

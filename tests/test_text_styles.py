@@ -1,0 +1,188 @@
+"""Text prompts resolve offline to weighted library styles and become SANet style features."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from sanet_text.errors import UserError
+from sanet_text.model import build_model
+from sanet_text.styles.library import LibrarySpec, StyleLibrary, load_library
+from sanet_text.styles.text import text_style
+from sanet_text.styles.text_encoders import OpenCLIPEncoder, TextEncoder, build_text_encoder, prompts_dir
+
+TINY_CLIP = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory):
+    """Description embeddings are cached in a temporary folder, never the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        folder = tmp_path_factory.mktemp("cache")
+        mp.setenv("SANET_TEXT_CACHE", str(folder))
+        load_library.cache_clear()
+        yield folder
+        load_library.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def library(cache: Path) -> StyleLibrary:
+    return load_library("minilm")
+
+
+@pytest.mark.parametrize(
+    "prompt, style",
+    [
+        ("Van Gogh starry night", "starry_night"),
+        ("watercolor", "watercolor"),
+        ("ink wash", "ink_wash"),
+        ("sumi-e", "ink_wash"),
+        ("cubism", "cubism"),
+        ("Picasso", "cubism"),
+        ("pointillism", "pointillism"),
+        ("Seurat", "pointillism"),
+        ("Hokusai great wave", "ukiyo_e"),
+        ("Warhol", "pop_art"),
+        ("cyberpunk city at night", "neon"),
+    ],
+)
+def test_prompt_resolves_mostly_to_its_style(library: StyleLibrary, prompt: str, style: str) -> None:
+    parts = library.resolve(prompt)
+    assert parts[0][0] == style, parts
+    assert parts[0][1] > 0.6, parts
+
+
+@pytest.mark.parametrize("prompt", ["watercolor", "Klimt gold", "a moody landscape"])
+def test_weights_are_a_sorted_distribution_over_library_styles(library: StyleLibrary, prompt: str) -> None:
+    parts = library.resolve(prompt, top_k=3)
+    assert 1 <= len(parts) <= 3
+    assert math.isclose(sum(w for _, w in parts), 1.0, rel_tol=1e-5)
+    assert [w for _, w in parts] == sorted((w for _, w in parts), reverse=True)
+    assert all(name in library.styles for name, _ in parts)
+
+
+def test_vague_prompt_blends_and_temperature_sharpens(library: StyleLibrary) -> None:
+    soft = library.resolve("Klimt gold", temperature=1.0)
+    sharp = library.resolve("Klimt gold", temperature=0.001)
+    assert len(soft) == 3 and soft[0][1] < 0.5
+    assert sharp[0][1] > 0.99 and sharp[0][0] == soft[0][0]
+
+
+@pytest.mark.parametrize("prompt", ["", "   ", "\n\t"])
+def test_empty_prompt_is_a_one_line_user_error(library: StyleLibrary, prompt: str) -> None:
+    with pytest.raises(UserError) as err:
+        library.resolve(prompt)
+    assert "\n" not in str(err.value) and "prompt" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["水彩画", "акварель", "Ölgemälde im Stil von Rembrandt", "peinture à l'huile", "🎨🌊✨", "x" * 2000,
+     "a very long description of a painting " * 60],
+)
+def test_odd_prompts_do_not_crash(library: StyleLibrary, prompt: str) -> None:
+    parts = library.resolve(prompt)
+    assert math.isclose(sum(w for _, w in parts), 1.0, rel_tol=1e-5)
+    assert all(w > 0 and not math.isnan(w) for _, w in parts)
+
+
+def test_minilm_rows_are_unit_length(library: StyleLibrary) -> None:
+    emb = library.encoder.encode(["watercolor", "word " * 1000])
+    assert emb.shape == (2, 384)
+    torch.testing.assert_close(emb.norm(dim=1), torch.ones(2))
+
+
+def test_description_embeddings_come_from_the_disk_cache(library: StyleLibrary, cache: Path) -> None:
+    class Refusing(TextEncoder):
+        name = library.encoder.name
+
+        def _embed(self, texts: list[str]) -> torch.Tensor:
+            raise AssertionError("descriptions should have been read from the cache")
+
+    assert list((cache / "text_library").glob("minilm-*.pt"))
+    again = StyleLibrary(library.spec, Refusing())
+    torch.testing.assert_close(again.descriptions, library.descriptions)
+
+
+def test_tiny_openclip_encodes_long_prompts() -> None:
+    encoder = OpenCLIPEncoder.from_config(TINY_CLIP, templates=("{}", "a painting in the style of {}"))
+    emb = encoder.encode(["watercolor " * 500, "cubism"])
+    assert emb.shape == (2, 16) and torch.isfinite(emb).all()
+    torch.testing.assert_close(emb.norm(dim=1), torch.ones(2))
+    assert not torch.allclose(emb[0], emb[1])
+    torch.testing.assert_close(encoder.encode(["cubism"]), emb[1:])  # frozen and deterministic
+
+
+def test_library_works_with_any_text_encoder(cache: Path) -> None:
+    spec = LibrarySpec.load()
+    encoder = OpenCLIPEncoder.from_config(TINY_CLIP, templates=spec.templates)
+    parts = StyleLibrary(spec, encoder, cache=False).resolve("cubism")
+    assert math.isclose(sum(w for _, w in parts), 1.0, rel_tol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["clip", "clip:ViT-B-32", "dalle", "clip::x"])
+def test_bad_encoder_names_are_user_errors(name: str) -> None:
+    with pytest.raises(UserError):
+        build_text_encoder(name)
+
+
+def test_templates_need_a_slot() -> None:
+    with pytest.raises(ValueError):
+        TextEncoder(templates=("a painting",))
+
+
+def test_every_library_style_has_licensed_exemplars() -> None:
+    spec = yaml.safe_load((prompts_dir() / "library.yaml").read_text(encoding="utf-8"))
+    assert {"starry_night", "watercolor", "ink_wash", "cubism", "pointillism", "ukiyo_e"} <= set(spec["styles"])
+    for name, style in spec["styles"].items():
+        assert 4 <= len(style["descriptions"]) <= 8, name
+        assert style["exemplars"], name
+        for ex in style["exemplars"]:
+            assert (prompts_dir() / ex["file"]).is_file(), ex["file"]
+            assert ex["licence"].strip(), ex["file"]
+
+
+def test_train_and_eval_prompts_are_disjoint() -> None:
+    def lines(name: str) -> set[str]:
+        text = (prompts_dir() / name).read_text(encoding="utf-8")
+        return {ln.strip().lower() for ln in text.splitlines() if ln.strip()}
+
+    train, evaluation = lines("train.txt"), lines("eval.txt")
+    assert len(train) >= 200 and len(evaluation) >= 40
+    assert not train & evaluation
+
+
+def test_text_style_encodes_exemplars_with_the_model(library: StyleLibrary) -> None:
+    model = build_model("tiny")
+    group = text_style("Klimt gold", model, size=64)
+    assert group.source == "Klimt gold"
+    assert math.isclose(sum(p.weight for p in group.parts), 1.0, rel_tol=1e-5)
+    width4, width5 = model.config.widths[3], model.config.widths[4]
+    for part in group.parts:
+        assert part.label in library.styles
+        assert part.feat4.shape[:2] == (1, width4) and part.feat5.shape[:2] == (1, width5)
+    assert group.describe().startswith("'Klimt gold' -> ")
+
+
+def test_several_exemplars_become_one_token_set(library: StyleLibrary) -> None:
+    model = build_model("tiny")
+    part = text_style("watercolor", model, size=64).parts[0]
+    assert part.label == "watercolor" and len(library.styles["watercolor"].exemplars) == 2
+    assert part.feat4.dim() == 3  # (1, C, tokens of both exemplars)
+    single = text_style("brick wall", model, size=64).parts[0]
+    assert single.label == "brick" and single.feat4.dim() == 4  # one exemplar keeps its map
+    # Two 64-px exemplars at relu4_1 (1/8 scale) give more tokens than one.
+    assert part.feat4.shape[-1] > single.feat4.shape[-2] * single.feat4.shape[-1]
+
+
+def test_text_style_rejects_empty_prompt_before_loading_anything() -> None:
+    with pytest.raises(UserError):
+        text_style("  ", build_model("tiny"))
