@@ -30,7 +30,7 @@ def check_blend(n_groups: int, mix: Sequence[float] | None, n_masks: int, alpha:
         raise UserError("--mix and --mask cannot be combined: masks already say where each style goes")
     if mix is not None:
         if len(mix) != n_groups:
-            raise UserError(f"--mix has {len(mix)} weights for {n_groups} styles; give one weight per style")
+            raise UserError(f"--mix gives {len(mix)} weight(s) for {n_groups} style(s); give one weight per style")
         if not all(math.isfinite(w) and w >= 0 for w in mix) or sum(mix) <= 0:
             raise UserError(f"--mix weights must be numbers >= 0, not all 0; got {','.join(map(str, mix))}")
     if n_masks and n_masks not in (n_groups, n_groups - 1):

@@ -115,7 +115,7 @@ def test_preserve_color_round_trips_an_image_onto_itself() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"mix": [1.0]}, "--mix has 1 weights for 2 styles"),
+        ({"mix": [1.0]}, r"--mix gives 1 weight\(s\) for 2 style"),
         ({"mix": [0.0, 0.0]}, "not all 0"),
         ({"alpha": -0.5}, "--alpha must be"),
         ({"masks": [torch.ones(1, 4, 4)] * 3}, "3 masks for 2 styles"),
