@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -55,6 +57,20 @@ def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dic
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _reachable(url: str, timeout: float = 3.0) -> bool:
+    """Whether ``url``'s host answers at all: offline machines fail fast instead of retrying for minutes."""
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("SANET_TEXT_OFFLINE") == "1":
+        return False
+    if os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"):
+        return True  # behind a proxy a direct probe says nothing; let the download try
+    host = urlparse(url).hostname or ""
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def _spec(name: str) -> WeightSpec:
@@ -115,6 +131,8 @@ def resolve_vgg(explicit: str | Path | None = None) -> dict[str, torch.Tensor]:
         state = vgg_state_from_file(installed)
         save_safetensors(state, cached, {"source": str(installed)})
         return state
+    if not _reachable(str(spec.url)):
+        raise UserError(f"VGG-19 weights not found and the internet is not reachable; {spec.help}")
     try:
         downloaded = torch.hub.load_state_dict_from_url(str(spec.url), map_location="cpu", weights_only=True, progress=True)
     except Exception:  # offline, proxy, DNS: all mean "not available here"
@@ -154,7 +172,7 @@ def resolve_sanet(name_or_path: str | Path) -> Path:
         return path
     if spec.shipped and (SHIPPED_DIR / spec.shipped).is_file():
         return SHIPPED_DIR / spec.shipped
-    if spec.hf_repo:
+    if spec.hf_repo and _reachable("https://huggingface.co"):
         try:
             from huggingface_hub import hf_hub_download
 
