@@ -1,6 +1,6 @@
 """Draw a training run's loss curves (metrics.csv) as a PNG, with Pillow only.
 
-    python benchmarks/loss_curves.py runs/base_cpu/metrics.csv -o sanet_text/weights/loss_curves.png
+    python benchmarks/loss_curves.py runs/base_cpu/metrics.csv -o sanet_text/pretrained/loss_curves.png
 
 A resumed run logs the steps between its last checkpoint and the kill twice; the later row wins.
 """

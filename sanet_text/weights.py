@@ -20,7 +20,8 @@ from safetensors.torch import load_file, save_file
 from .config import find_config, load_yaml
 from .errors import UserError
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
+# Named "pretrained", not "weights", so the folder cannot shadow this module.
+SHIPPED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 
 @dataclass(frozen=True)
