@@ -13,12 +13,24 @@ import torch
 from torch import nn
 
 
-def mean_variance_norm(feat: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Normalise each channel of a (B, C, ...) map to zero mean and unit variance over positions."""
+# Channel mean and std of a feature map, each (B, C, 1).
+Stats = tuple[torch.Tensor, torch.Tensor]
+
+
+def channel_stats(feat: torch.Tensor, eps: float = 1e-5) -> Stats:
+    """Per-channel mean and standard deviation over the positions of a (B, C, ...) map."""
     flat = feat.flatten(2)
-    mean = flat.mean(-1, keepdim=True)
-    std = (flat.var(-1, keepdim=True, unbiased=False) + eps).sqrt()
-    return ((flat - mean) / std).view_as(feat)
+    return flat.mean(-1, keepdim=True), (flat.var(-1, keepdim=True, unbiased=False) + eps).sqrt()
+
+
+def mean_variance_norm(feat: torch.Tensor, eps: float = 1e-5, stats: Stats | None = None) -> torch.Tensor:
+    """Normalise each channel of a (B, C, ...) map to zero mean and unit variance over positions.
+
+    ``stats`` replaces the map's own statistics: a tile of a large image is normalised with those
+    of the whole image, so neighbouring tiles see the same normalisation (no seams).
+    """
+    mean, std = stats if stats is not None else channel_stats(feat, eps)
+    return ((feat.flatten(2) - mean) / std).view_as(feat)
 
 
 @dataclass
@@ -53,10 +65,15 @@ class StyleAttention(nn.Module):
         )
 
     def forward(
-        self, content: torch.Tensor, style: StyleTokens, attention_out: list | None = None
+        self,
+        content: torch.Tensor,
+        style: StyleTokens,
+        attention_out: list | None = None,
+        stats: Stats | None = None,
     ) -> torch.Tensor:
+        """``stats``: the content's channel statistics when ``content`` is one tile of a larger map."""
         b, c, h, w = content.shape
-        queries = self.query(mean_variance_norm(content)).flatten(2).transpose(1, 2)  # B, HW, C
+        queries = self.query(mean_variance_norm(content, stats=stats)).flatten(2).transpose(1, 2)  # B, HW, C
         keys, values = style.keys, style.values
         if keys.shape[0] != b:  # one style shared by a batch of content images
             keys, values = keys.expand(b, -1, -1), values.expand(b, -1, -1)
@@ -89,8 +106,11 @@ class Transform(nn.Module):
         content5: torch.Tensor,
         style: tuple[StyleTokens, StyleTokens],
         attention_out: list | None = None,
+        stats: tuple[Stats, Stats] | None = None,
     ) -> torch.Tensor:
-        fused4 = self.attn4(content4, style[0], attention_out)
-        fused5 = self.attn5(content5, style[1])
+        """``stats``: relu4_1 and relu5_1 statistics of the whole content when these maps are a tile of it."""
+        stats4, stats5 = stats if stats is not None else (None, None)
+        fused4 = self.attn4(content4, style[0], attention_out, stats4)
+        fused5 = self.attn5(content5, style[1], stats=stats5)
         fused5 = nn.functional.interpolate(fused5, size=fused4.shape[-2:], mode="nearest")
         return self.merge(nn.functional.pad(fused4 + fused5, (1, 1, 1, 1), mode="replicate"))

@@ -21,6 +21,8 @@ from .imageio import IMAGE_SUFFIXES, MIN_SIDE, WRITE_FORMATS, check_writable, lo
 from .imageio import resize_to, save_image
 from .pipeline import check_blend, stylize
 from .styles.base import StyleGroup
+from .styles.diffusion import DiffusionSettings
+from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
 
 PROG = "sanet-text"
 DESCRIPTION = "Arbitrary style transfer (SANet): paint CONTENT in the style of a picture, a sentence, or several."
@@ -74,6 +76,19 @@ def _weights(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 0.7,0.3, got {text!r}") from None
 
 
+def _tile(text: str) -> int:
+    try:
+        return check_tile(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
+
+
+def _steps(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps >= 1, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -92,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="longer side of the content in pixels (default 512; 0 = original)")
     parser.add_argument("--style-size", type=_size, default=512, metavar="N",
                         help="longer side of style images in pixels (default 512; 0 = original)")
+    parser.add_argument("--tile", type=_tile, metavar="N",
+                        help="stylise in overlapping N px tiles so memory stays bounded at any size "
+                             f"(default: {AUTO_TILE} px tiles above {AUTO_TILE_ABOVE} px; 0 = never)")
+    parser.add_argument("--source", choices=TEXT_SOURCES, default="library",
+                        help="what text prompts become: library = the bundled style library (offline, default); "
+                             "mapper = style tokens from the learned text mapper; diffusion = a picture painted by "
+                             "a text-to-image model (downloaded once, pictures cached)")
+    parser.add_argument("--diffusion-model", default=DiffusionSettings.model, metavar="ID_OR_FOLDER",
+                        help=f"diffusers model for --source diffusion: hub id or local folder (default {DiffusionSettings.model})")
+    parser.add_argument("--diffusion-steps", type=_steps, default=DiffusionSettings.steps, metavar="N",
+                        help=f"denoising steps for --source diffusion (default {DiffusionSettings.steps}; turbo models need 1-4)")
     parser.add_argument("-o", "--output", metavar="OUT", help="output file, or folder (required to be one for folder input)")
     parser.add_argument("--seed", type=int, metavar="N", help="seed every random generator: identical outputs across runs")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
@@ -131,6 +157,34 @@ def _text_style() -> Callable[[str, torch.nn.Module, int], StyleGroup]:
             raise UserError(f"text styles need the missing package {err.name!r}; reinstall sanet-text") from None
         raise UserError(NOT_AVAILABLE) from None
     return text_style
+
+
+TEXT_SOURCES = ("library", "mapper", "diffusion")
+TextStyle = Callable[[str, torch.nn.Module, int], StyleGroup]
+
+
+def _text_source(args: argparse.Namespace) -> TextStyle:
+    """What a prompt becomes, by ``--source``: library exemplars, mapper tokens, or a painted exemplar."""
+    if args.source == "diffusion":
+        from .styles.diffusion import diffusion_style
+
+        settings = DiffusionSettings(model=args.diffusion_model, steps=args.diffusion_steps,
+                                     seed=DiffusionSettings.seed if args.seed is None else args.seed)
+        return lambda prompt, model, size: diffusion_style(prompt, model, size, settings)
+    if args.source == "mapper":
+        return _mapper_style
+    return _text_style()
+
+
+def _mapper_style(prompt: str, model: torch.nn.Module, size: int) -> StyleGroup:
+    try:
+        from .mapper import build_mapper
+        from .styles.mapper_style import mapper_style
+        from .styles.text_encoders import build_text_encoder
+    except ModuleNotFoundError as err:
+        raise UserError(f"--source mapper is not available in this install (missing {err.name}); use --source library") from None
+    mapper = build_mapper().to(next(model.parameters()).device)
+    return mapper_style(prompt, model, mapper, build_text_encoder(mapper.config.text_encoder))
 
 
 def _read_styles(values: list[str], size: int) -> list[StyleSpec]:
@@ -214,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
     style_values = ([args.prompt] if args.prompt is not None else []) + args.style
     check_blend(len(style_values), args.mix, len(args.mask), args.alpha)
     specs = _read_styles(style_values, args.style_size)
-    text_style = _text_style() if any(spec.image is None for spec in specs) else None
+    text_style = _text_source(args) if any(spec.image is None for spec in specs) else None
     if args.save_attention and all(spec.image is None for spec in specs):
         raise UserError("--save-attention shows attention on a style picture; give one with --style IMAGE")
     for mask in args.mask:
@@ -265,7 +319,8 @@ def _render(model: torch.nn.Module, content_path: Path, output: Path, groups: li
     content = resize_to(load_image(content_path), args.size)
     masks = [load_mask(mask, tuple(content.shape[-2:])) for mask in args.mask]
     attention: list | None = [] if args.save_attention else None
-    image = stylize(model, content[None], groups, args.mix, args.alpha, masks, args.preserve_color, attention)
+    image = stylize(model, content[None], groups, args.mix, args.alpha, masks, args.preserve_color, attention,
+                    tile=args.tile)
     save_image(image[0], output, force=args.force)
     if attention is not None:
         from .attention_maps import render_attention

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .attention import StyleTokens, Transform
+from .attention import Stats, StyleTokens, Transform
 from .config import ModelConfig, load_model_config
 from .decoder import Decoder
 from .encoder import Encoder
@@ -33,9 +33,19 @@ class SANet(nn.Module):
         """Attention keys/values of a style from its encoder features (maps or token sets)."""
         return self.transform.style_tokens(feats[-2], feats[-1])
 
-    def fuse(self, content_feats: list[torch.Tensor], style: StylePair, attention_out: list | None = None) -> torch.Tensor:
-        """relu4_1-level features of the content rendered in ``style``."""
-        return self.transform(content_feats[3], content_feats[4], style, attention_out)
+    def fuse(
+        self,
+        content_feats: list[torch.Tensor],
+        style: StylePair,
+        attention_out: list | None = None,
+        stats: tuple[Stats, Stats] | None = None,
+    ) -> torch.Tensor:
+        """relu4_1-level features of the content rendered in ``style``.
+
+        ``stats``: relu4_1/relu5_1 channel statistics of the whole content, when ``content_feats``
+        are those of one tile (see :mod:`sanet_text.tiling`); default: the features' own.
+        """
+        return self.transform(content_feats[3], content_feats[4], style, attention_out, stats)
 
     def decode(self, feat: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Image from relu4_1-level features, cropped to ``size`` (odd inputs decode a few px larger)."""

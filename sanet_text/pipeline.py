@@ -14,10 +14,12 @@ from typing import Sequence
 import torch
 from torch.nn import functional as F
 
+from .attention import Stats
 from .color import preserve_color as keep_content_color
 from .errors import UserError
-from .model import SANet
+from .model import SANet, StylePair
 from .styles.base import StyleGroup
+from .tiling import WholeImageContext, choose_tile, render_tiled, whole_image_context
 
 
 def check_blend(n_groups: int, mix: Sequence[float] | None, n_masks: int, alpha: float) -> None:
@@ -40,19 +42,30 @@ def check_blend(n_groups: int, mix: Sequence[float] | None, n_masks: int, alpha:
         )
 
 
-def _group_features(
-    model: SANet, content_feats: list[torch.Tensor], group: StyleGroup, attention_out: list | None
-) -> torch.Tensor:
+def _part_tokens(model: SANet, group: StyleGroup, device: torch.device) -> list[tuple[float, StylePair]]:
+    """Each part's share of its group and attention tokens, computed once per style (not per tile)."""
     total = sum(part.weight for part in group.parts)
     if not group.parts or total <= 0:
         raise ValueError(f"style {group.source!r} has no part with a positive weight")
-    device = content_feats[0].device
+    return [
+        (part.weight / total, model.style_tokens([part.feat4.to(device), part.feat5.to(device)]))
+        for part in group.parts
+    ]
+
+
+def _group_features(
+    model: SANet,
+    content_feats: list[torch.Tensor],
+    group: StyleGroup,
+    tokens: list[tuple[float, StylePair]],
+    attention_out: list | None,
+    stats: tuple[Stats, Stats] | None = None,
+) -> torch.Tensor:
     fused = torch.zeros_like(content_feats[3])
     maps = []
-    for part in group.parts:
+    for part, (share, part_tokens) in zip(group.parts, tokens):
         chunks: list | None = [] if attention_out is not None else None
-        tokens = model.style_tokens([part.feat4.to(device), part.feat5.to(device)])
-        fused = fused + (part.weight / total) * model.fuse(content_feats, tokens, chunks)
+        fused = fused + share * model.fuse(content_feats, part_tokens, chunks, stats)
         if chunks is not None:
             # One matrix per part, indexed by content cell and then by style cell (or token).
             maps.append(torch.cat(chunks, dim=1)[0].reshape(*fused.shape[-2:], *part.feat4.shape[2:]))
@@ -95,6 +108,7 @@ def stylize(
     masks: list[torch.Tensor] | None = None,
     preserve_color: bool = False,
     attention_out: list | None = None,
+    tile: int | None = None,
 ) -> torch.Tensor:
     """Stylise ``content`` (1, 3, H, W) in [0, 1]; returns (1, 3, H, W) in [0, 1] on content's device.
 
@@ -104,6 +118,8 @@ def stylize(
     reconstruction, 1 the full style, above 1 extrapolates. ``preserve_color``: keep the content's
     chroma. ``attention_out`` receives per group a list, per part, of its relu4_1 attention shaped
     (content rows, content cols, style rows, style cols), or (…, style tokens) for token styles.
+    ``tile``: process the content in overlapping tiles of this many pixels so memory stays bounded
+    at any resolution (see :mod:`sanet_text.tiling`); 0 = never, None = automatically for large images.
     """
     masks = masks or []
     check_blend(len(groups), mix, len(masks), alpha)
@@ -111,23 +127,59 @@ def stylize(
     with torch.inference_mode():
         image_in = content.to(device)
         size = tuple(image_in.shape[-2:])
-        content_feats = model.encode(image_in)
-        fused = [_group_features(model, content_feats, group, attention_out) for group in groups]
+        tokens = [_part_tokens(model, group, device) for group in groups]
         pixel_masks = [_fit_mask(mask.to(device), size) for mask in masks]
-        weights, content_share = _blend_weights(len(groups), mix, pixel_masks, fused[0].shape[-2:])
-        blended = sum(weight * feat for weight, feat in zip(weights, fused))
-        if alpha != 1 or content_share is not None:
-            own = model.fuse(content_feats, model.style_tokens(content_feats))
-            if content_share is not None:
-                blended = blended + content_share * own
-            if alpha != 1:
-                blended = alpha * blended + (1 - alpha) * own
-        image = model.decode(blended, size).clamp(0, 1)
+        tile = choose_tile(size, tile, attention_out is not None)
+        if tile:
+            context = whole_image_context(model, image_in)
+
+            def render_window(crop: torch.Tensor, window: tuple[slice, slice]) -> torch.Tensor:
+                crop_masks = [mask[..., window[0], window[1]] for mask in pixel_masks]
+                return _render(model, crop, groups, tokens, mix, alpha, crop_masks, None, context)
+
+            image = render_tiled(render_window, image_in, tile)
+        else:
+            image = _render(model, image_in, groups, tokens, mix, alpha, pixel_masks, attention_out)
+        image = image.clamp(0, 1)
         if preserve_color:
             image = keep_content_color(image, image_in)
-        if content_share is not None:
+        if masks and len(masks) == len(groups):
             # Decoded features bleed a few pixels across the mask edge; compositing in pixel space
             # keeps everything outside the masks exactly the content.
             coverage = torch.stack(pixel_masks).sum(0).clamp(max=1)
             image = coverage * image + (1 - coverage) * image_in
         return image.clamp(0, 1).to(content.device)
+
+
+def _render(
+    model: SANet,
+    image: torch.Tensor,
+    groups: list[StyleGroup],
+    tokens: list[list[tuple[float, StylePair]]],
+    mix: Sequence[float] | None,
+    alpha: float,
+    pixel_masks: list[torch.Tensor],
+    attention_out: list | None,
+    context: WholeImageContext | None = None,
+) -> torch.Tensor:
+    """The stylised, decoded ``image`` (1, 3, h, w): the whole content, or one tile of it with ``context``.
+
+    ``context`` carries what must come from the whole image for tiles to agree: the content's
+    channel statistics and its own attention tokens (for alpha and uncovered mask areas).
+    """
+    content_feats = model.encode(image)
+    stats = context.stats if context is not None else None
+    fused = [
+        _group_features(model, content_feats, group, group_tokens, attention_out, stats)
+        for group, group_tokens in zip(groups, tokens)
+    ]
+    weights, content_share = _blend_weights(len(groups), mix, pixel_masks, fused[0].shape[-2:])
+    blended = sum(weight * feat for weight, feat in zip(weights, fused))
+    if alpha != 1 or content_share is not None:
+        own_tokens = context.own_tokens if context is not None else model.style_tokens(content_feats)
+        own = model.fuse(content_feats, own_tokens, stats=stats)
+        if content_share is not None:
+            blended = blended + content_share * own
+        if alpha != 1:
+            blended = alpha * blended + (1 - alpha) * own
+    return model.decode(blended, tuple(image.shape[-2:]))
