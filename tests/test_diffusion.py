@@ -109,9 +109,7 @@ def test_exemplar_becomes_an_image_style(tiny_pipeline, tiny_model) -> None:
 
 
 def test_missing_hub_model_offline_is_one_user_error(monkeypatch) -> None:
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("SANET_TEXT_OFFLINE", "1")
     with pytest.raises(UserError, match="--diffusion-model PATH") as caught:
         paint_exemplar("watercolor", DiffusionSettings(model="nobody/no-such-model", size=64))
     assert "nobody/no-such-model" in str(caught.value) and "\n" not in str(caught.value)
@@ -137,9 +135,7 @@ def test_cli_diffusion_source(tiny_pipeline, tiny_weights, write_image, tmp_path
     assert pixels(out).shape == (45, 67, 3)
     assert "exemplars" in capsys.readouterr().out  # the line names the painted exemplar
 
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("SANET_TEXT_OFFLINE", "1")
     args[args.index(str(tiny_pipeline))] = "nobody/no-such-model"
     assert main([*args, "--force"]) == 2
     err = capsys.readouterr().err.splitlines()

@@ -22,7 +22,7 @@ import torch
 from ..errors import UserError
 from ..imageio import save_image
 from ..model import SANet
-from ..weights import cache_dir
+from ..weights import _reachable, cache_dir
 from .base import StyleGroup
 from .image import load_style_image, style_from_image
 
@@ -65,12 +65,6 @@ def exemplar_path(prompt: str, settings: DiffusionSettings) -> Path:
     return cache_dir() / "exemplars" / f"{slug}-{digest}.png"
 
 
-def _hub_offline() -> bool:
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
-
-
 def _first_line(err: BaseException) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
@@ -104,8 +98,10 @@ def _from_hub(loader: Any, model: str) -> Any:
         return loader.from_pretrained(model, local_files_only=True)
     except Exception:  # not cached (yet)
         pass
-    reason = "HF_HUB_OFFLINE is set"
-    if not _hub_offline():
+    from huggingface_hub import constants
+
+    reason = "the hub is not reachable"
+    if _reachable(constants.ENDPOINT):
         try:
             return loader.from_pretrained(model)
         except Exception as err:  # offline, proxy, DNS, unknown repo: all mean "not available here"
