@@ -100,9 +100,66 @@ class LossWeights:
     identity_pixel: float = 50.0
     identity_feature: float = 1.0
     tv: float = 0.0
+    # Text stage: channel mean/std of the output vs. those of the prompt's library exemplars.
+    exemplar_style: float = 0.0
     clip_direction: float = 0.0
     clip_patch: float = 0.0
     attention_sparsity: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipConfig:
+    """The CLIP model that scores images against prompts in the text stage's CLIP losses.
+
+    Either an open_clip ``model``/``pretrained`` pair (downloads once; users with internet) or a
+    ``config`` dict for ``open_clip.CLIP`` built with random weights from ``seed`` (tests). No
+    ``model`` and no ``config`` means: no CLIP losses.
+    """
+
+    model: str = ""
+    pretrained: str = ""
+    config: dict | None = None
+    seed: int = 0
+    # ΔT is averaged over these phrasings of the prompt and of "a photo" (StyleGAN-NADA).
+    templates: tuple[str, ...] = ("{}", "a photo in the style of {}", "an artwork of {}", "a rendition of {}")
+    # Patch loss: random crops per image, their side as a fraction of the image, and CLIPstyler's
+    # rejection threshold (crops already this well aligned stop pulling).
+    patches: int = 8
+    patch_fraction: float = 0.5
+    patch_threshold: float = 0.7
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.model or self.config)
+
+
+@dataclasses.dataclass(frozen=True)
+class MapperConfig:
+    """The text-to-style-token mapper (:mod:`sanet_text.mapper`).
+
+    ``channels`` must equal the SANet's relu4_1 width; ``text_dim`` the text encoder's output size.
+    ``tokens4``/``tokens5`` are how many style positions the mapper invents at relu4_1/relu5_1.
+    ``memory``: how many tokens each text vector is expanded into, for the queries to choose among.
+    """
+
+    name: str
+    text_encoder: str = "minilm"
+    text_dim: int = 384
+    channels: int = 512
+    tokens4: int = 64
+    tokens5: int = 16
+    width: int = 256
+    heads: int = 4
+    layers: int = 2
+    memory: int = 8
+    # Initial output scale: the order of magnitude of the encoder's relu4_1/relu5_1 activations.
+    init_scale: float = 1.0
+    weights: str = "random"
+
+
+def load_mapper_config(name_or_path: str | Path) -> MapperConfig:
+    path = find_config(name_or_path)
+    return from_dict(MapperConfig, load_yaml(path), source=str(path))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +167,7 @@ class TrainConfig:
     """One training run. Paths are folders of images of any layout (searched recursively)."""
 
     model: str = "base"
-    stage: str = "image"  # image: attention + decoder on style images
+    stage: str = "image"  # image: attention + decoder on style images; text: the mapper on prompts
     content_dirs: tuple[str, ...] = ()
     style_dirs: tuple[str, ...] = ()
     output_dir: str = "runs/base"
@@ -133,11 +190,19 @@ class TrainConfig:
     checkpoint_every: int = 100
     keep_checkpoints: int = 3
     losses: LossWeights = LossWeights()
+    # Text stage: prompts (one per line; "" = the packaged prompts/train.txt), the mapper config,
+    # whether the SANet transform+decoder train too, the size library exemplars are encoded at.
+    prompts_file: str = ""
+    mapper: str = "mapper_base"
+    train_sanet: bool = False
+    exemplar_size: int = 256
+    clip: ClipConfig = ClipConfig()
 
 
 def load_train_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """A training config from YAML; ``losses`` is a nested mapping; ``overrides`` win (CLI flags)."""
+    """A training config from YAML; ``losses``/``clip`` are nested mappings; ``overrides`` win (CLI flags)."""
     source = find_config(path)
     data = {**load_yaml(source), **(overrides or {})}
     losses = from_dict(LossWeights, data.pop("losses", {}) or {}, source=f"{source}: losses")
-    return dataclasses.replace(from_dict(TrainConfig, data, source=str(source)), losses=losses)
+    clip = from_dict(ClipConfig, data.pop("clip", {}) or {}, source=f"{source}: clip")
+    return dataclasses.replace(from_dict(TrainConfig, data, source=str(source)), losses=losses, clip=clip)

@@ -1,0 +1,26 @@
+"""A text prompt as a style through the learned mapper: no exemplar images, the mapper invents the
+style tokens SANet attends to (see :mod:`sanet_text.mapper`)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import UserError
+from ..mapper import TextMapper, check_fits
+from ..model import SANet
+from .base import StyleFeatures, StyleGroup
+from .text_encoders import TextEncoder
+
+
+@torch.no_grad()
+def mapper_style(prompt: str, model: SANet, mapper: TextMapper, text_encoder: TextEncoder) -> StyleGroup:
+    """One part whose feat4/feat5 are the mapper's token sets (1, C, tokens4) and (1, C, tokens5).
+
+    ``text_encoder`` must be the one the mapper was trained with (its config's ``text_encoder``).
+    """
+    if not prompt or not prompt.strip():
+        raise UserError('empty text prompt; describe a style, e.g. "watercolor" or "Van Gogh starry night"')
+    check_fits(mapper.config, model.config)
+    device = next(mapper.parameters()).device
+    feat4, feat5 = mapper(text_encoder.encode([prompt.strip()]).to(device))
+    return StyleGroup(source=prompt, parts=[StyleFeatures(label=prompt, feat4=feat4, feat5=feat5)])
