@@ -4,8 +4,10 @@
     python -m sanet_text.train --config configs/train_cpu.yaml --resume
 
 Stage "image" trains the attention modules and the decoder on (content, style image) pairs with
-the SANet losses (content, style, identity). A run is resumable exactly: data order depends only
-on the step (see :mod:`sanet_text.data`) and checkpoints hold weights, optimizer and scheduler.
+the SANet losses (content, style, identity). Stage "text" trains a mapper from prompt embeddings to
+style tokens (:mod:`sanet_text.mapper`) against the prompts' library exemplars and, optionally, CLIP.
+A run is resumable exactly: data order depends only on the step (see :mod:`sanet_text.data`) and
+checkpoints hold weights, optimizer and scheduler.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tqdm import tqdm
 
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, load_train_config
-from .stages import build_stage
+from .stages import MAPPER_PREFIX, build_stage
 from .errors import UserError
 from .imageio import save_image
 from .model import build_model
@@ -56,19 +58,20 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
 
     model = build_model(config.model, weights=config.init_weights or "random")
     model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
+    # The stage decides what trains (and so what a checkpoint holds): the SANet, a mapper, or both.
+    stage = build_stage(config, model)
+    params = [p for p in stage.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
     start_step, state = 0, {"train_seconds": 0.0}
     if found and resume:
         weights, optim, state = load_checkpoint(found)
-        model.load_state_dict(weights, strict=False)
+        stage.load_trainable_state_dict(weights)
         optimizer.load_state_dict(optim["optimizer"])
         scheduler.load_state_dict(optim["scheduler"])
         start_step = state["step"]
         accelerator.print(f"resuming {run_dir} from step {start_step}")
 
-    stage = build_stage(config, model)
     stage, optimizer = accelerator.prepare(stage, optimizer)
 
     # Each optimizer step draws grad_accum micro-batches; batches are indexed by micro-step.
@@ -86,7 +89,7 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             save_checkpoint(
-                run_dir, step, accelerator.unwrap_model(stage).model.trainable_state_dict(),
+                run_dir, step, accelerator.unwrap_model(stage).trainable_state_dict(),
                 optimizer.state_dict(), scheduler.state_dict(),
                 {**state, "config": _as_dict(config)}, keep=config.keep_checkpoints,
             )
@@ -150,12 +153,17 @@ def _as_dict(config: TrainConfig) -> dict:
     return dataclasses.asdict(config)
 
 
-def export_weights(run_dir: Path, out: Path, half: bool = True) -> Path:
-    """Ship a checkpoint's trainable weights as one safetensors file with training facts as metadata."""
+def export_weights(run_dir: Path, out: Path, half: bool = True, mapper: bool = False) -> Path:
+    """Ship a checkpoint's SANet weights (or, with ``mapper``, its text mapper's) as one safetensors
+    file with training facts as metadata."""
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None:
         raise UserError(f"no checkpoint in {run_dir}")
-    weights = load_file(ckpt / "weights.safetensors")
+    weights = {k.removeprefix(MAPPER_PREFIX): v for k, v in load_file(ckpt / "weights.safetensors").items()
+               if k.startswith(MAPPER_PREFIX) == mapper}
+    if not weights:
+        raise UserError(f"{ckpt} holds no {'mapper' if mapper else 'SANet'} weights (a text-stage run trains the SANet "
+                        "only with train_sanet: true; export its mapper with --export-mapper)")
     state = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
     if half:
         weights = {k: v.half() for k, v in weights.items()}
@@ -175,12 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", help="override the config's run folder")
     parser.add_argument("--max-minutes", type=float, help="checkpoint and stop after this many minutes")
     parser.add_argument("--export", metavar="OUT.safetensors", help="export the run's latest weights (fp16) and exit")
+    parser.add_argument("--export-mapper", metavar="OUT.safetensors",
+                        help="export a text-stage run's latest mapper weights (fp16) and exit")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in {"steps": args.steps, "output_dir": args.output_dir}.items() if v is not None}
     try:
         config = load_train_config(args.config, overrides)
-        if args.export:
-            print(export_weights(Path(config.output_dir), Path(args.export)))
+        if args.export or args.export_mapper:
+            mapper = bool(args.export_mapper)
+            print(export_weights(Path(config.output_dir), Path(args.export_mapper or args.export), mapper=mapper))
             return 0
         train(config, resume=args.resume, max_minutes=args.max_minutes)
     except UserError as err:
