@@ -53,6 +53,11 @@ class StyleAttention(nn.Module):
         self.key = nn.Conv2d(channels, channels, 1)
         self.value = nn.Conv2d(channels, channels, 1)
         self.out = nn.Conv2d(channels, channels, 1)
+        # Start as the identity (content passes through untouched): training then learns to
+        # reconstruct the content before it learns to inject style, instead of first collapsing to
+        # a content-free texture, as it did in our CPU runs with the default init.
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
         self.chunk = chunk
 
     def tokens(self, style: torch.Tensor) -> StyleTokens:
@@ -82,7 +87,7 @@ class StyleAttention(nn.Module):
         for start in range(0, h * w, self.chunk):
             attn = torch.softmax(torch.bmm(queries[:, start : start + self.chunk], keys), dim=-1)
             if attention_out is not None:
-                attention_out.append(attn.detach())
+                attention_out.append(attn)  # not detached: the sparsity loss trains through it
             blocks.append(torch.bmm(values, attn.transpose(1, 2)))
         attended = torch.cat(blocks, dim=2).view(b, c, h, w)
         return content + self.out(attended)
