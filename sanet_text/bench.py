@@ -1,0 +1,201 @@
+"""Seconds per image of sanet-text and its peers, against the floor of one VGG-19 forward pass.
+
+``python -m sanet_text.bench`` times, in one process and on one content/style pair at ``--size``:
+the bare encoder to relu5_1 (no feed-forward stylisation can be cheaper: every method here but
+Magenta runs it at least once), sanet-text with an image style and with a text style (library
+path), the Magenta peer and Gatys optimisation. Style preparation (encoding the style, resolving
+a prompt) happens once per style and is reported apart from the per-image time. Each timing is the
+median of ``--repeats`` runs after one warm-up run. High-resolution memory and the fast-inference
+paths have their own benchmarks in ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
+
+import torch
+
+if TYPE_CHECKING:
+    from .model import SANet
+
+T = TypeVar("T")
+
+ASSETS = Path(__file__).resolve().parent / "assets" / "examples"
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start a new peak: Linux resets VmHWM on writing 5 to clear_refs; CUDA has its own counter."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass  # elsewhere the peak stays the process-lifetime peak (ru_maxrss)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_mb(device: torch.device) -> tuple[float, float | None]:
+    """Peak RSS since the last reset and, on a GPU, the peak of CUDA memory allocated (MB)."""
+    rss = None
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    if rss is None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss = peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
+    cuda = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return rss, cuda
+
+
+def timed(fn: Callable[[], T], device: torch.device) -> tuple[T, float]:
+    """``fn()``'s result and its wall seconds, including the GPU work it queued."""
+    synchronize(device)
+    start = time.perf_counter()
+    result = fn()
+    synchronize(device)
+    return result, time.perf_counter() - start
+
+
+def median_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    """Median seconds over ``repeats`` calls after one untimed warm-up call (allocator, kernels, caches)."""
+    fn()
+    return statistics.median(timed(fn, device)[1] for _ in range(max(1, repeats)))
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+@dataclass
+class BenchRow:
+    label: str
+    seconds: float
+    prep_seconds: float | None
+    peak_rss_mb: float
+    cuda_peak_mb: float | None
+
+
+def _measure(label: str, device: torch.device, repeats: int, prepare: Callable[[], Callable[[], object]],
+             timed_prep: bool = True, scale: float = 1.0) -> BenchRow:
+    """``prepare()`` does the once-per-style work (timed once) and returns the per-image call (median)."""
+    reset_peak_memory(device)
+    run, prep_seconds = timed(prepare, device)
+    seconds = median_time(run, device, repeats) * scale
+    return BenchRow(label, seconds, prep_seconds if timed_prep else None, *peak_memory_mb(device))
+
+
+def run_bench(model: SANet, size: int, repeats: int, gatys_steps: int, gatys_full_steps: int,
+              prompt: str, text_encoder: str = "minilm") -> list[BenchRow]:
+    """Every row of the table; the first is the floor. The style picture is Starry Night."""
+    from .baselines import GatysConfig, GatysMethod, MagentaMethod, SanetMethod, image_eval_style, magenta_model_dir
+    from .baselines import text_eval_style
+    from .imageio import load_image, resize_to
+    from .styles.library import load_library
+
+    device = next(model.parameters()).device
+    content = resize_to(load_image(ASSETS / "astronaut.jpg"), size, exact=True)[None].to(device)
+    style_path = ASSETS / "starry_night.jpg"
+    load_library(text_encoder)  # loading the text encoder is a once-per-process cost, not a per-style one
+    sanet = SanetMethod(model)
+
+    def floor() -> None:
+        with torch.inference_mode():
+            model.encode(content)
+
+    def per_image(stylizer: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], object]:
+        return lambda: stylizer(content)
+
+    rows = [
+        _measure("VGG-19 forward to relu5_1 (floor)", device, repeats, lambda: floor, timed_prep=False),
+        _measure("sanet-text, image style", device, repeats,
+                 lambda: per_image(sanet.prepare(image_eval_style(style_path, model, size)))),
+        _measure(f"sanet-text, text style {prompt!r} (library)", device, repeats,
+                 lambda: per_image(sanet.prepare(text_eval_style(prompt, model, size, text_encoder)))),
+    ]
+    if magenta_model_dir() is not None:
+        magenta = MagentaMethod(device)
+        image_style = image_eval_style(style_path, model, size)
+        rows.append(_measure("Magenta arbitrary (ONNX, 384² inside, resized back)", device, repeats,
+                             lambda: per_image(magenta.prepare(image_style))))
+    gatys = GatysMethod(model, GatysConfig(steps=gatys_steps))
+    how = "measured" if gatys_steps == gatys_full_steps else f"extrapolated from {gatys_steps}"
+    rows.append(_measure(f"Gatys, {gatys_full_steps} L-BFGS evaluations ({how})", device, 1,
+                         lambda: per_image(gatys.prepare(image_eval_style(style_path, model, size))),
+                         scale=gatys_full_steps / gatys_steps))
+    return rows
+
+
+def format_table(rows: list[BenchRow]) -> str:
+    """A Markdown table with each row's ratio to the first (the floor)."""
+    floor = rows[0].seconds
+    cuda = any(row.cuda_peak_mb is not None for row in rows)
+    lines = ["| method | s / image | × floor | style prep s (once per style) | peak RSS MB"
+             + (" | peak CUDA MB |" if cuda else " |"),
+             "| --- | ---: | ---: | ---: | ---:" + (" | ---: |" if cuda else " |")]
+    for row in rows:
+        prep = "-" if row.prep_seconds is None else f"{row.prep_seconds:.4g}"
+        line = f"| {row.label} | {row.seconds:.4g} | {row.seconds / floor:.2f} | {prep} | {row.peak_rss_mb:.0f}"
+        lines.append(line + (f" | {row.cuda_peak_mb:.0f} |" if cuda else " |"))
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .baselines import GatysConfig
+
+    parser = argparse.ArgumentParser(prog="python -m sanet_text.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=512, help="content and style side in pixels (default 512)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method; the median is shown (default 3)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch and onnxruntime (default: torch's)")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="default cpu")
+    parser.add_argument("--config", default="base", help="model config (default base)")
+    parser.add_argument("--weights", help="SANet weights; 'random' times the architecture without trained weights")
+    parser.add_argument("--vgg-weights", help="VGG-19 weights (default: the config's)")
+    parser.add_argument("--gatys-steps", type=int, default=10, help="Gatys evaluations actually run (default 10)")
+    parser.add_argument("--gatys-full-steps", type=int, default=GatysConfig.steps,
+                        help=f"Gatys evaluations the row is scaled to (default {GatysConfig.steps}, the eval default)")
+    parser.add_argument("--prompt", default="Van Gogh starry night", help="the text style timed")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .cli import _device
+    from .errors import UserError
+    from .model import build_model
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        device = _device(args.device)
+        model = build_model(args.config, args.weights, args.vgg_weights, device)
+        rows = run_bench(model, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)
+    except UserError as err:
+        print(f"sanet-text bench: error: {err}", file=sys.stderr)
+        return 2
+    print(f"sanet-text bench: {args.size}×{args.size} px content and style, {device.type}, "
+          f"{torch.get_num_threads()} threads, median of {args.repeats} after 1 warm-up; "
+          f"config {args.config}, weights {args.weights or 'shipped'}")
+    print(format_table(rows))
+    print(f"process peak RSS: {max(row.peak_rss_mb for row in rows):.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
