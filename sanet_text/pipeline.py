@@ -148,7 +148,7 @@ def stylize(
             # keeps everything outside the masks exactly the content.
             coverage = torch.stack(pixel_masks).sum(0).clamp(max=1)
             image = coverage * image + (1 - coverage) * image_in
-        return image.clamp(0, 1).to(content.device)
+        return image.clamp(0, 1).to(content.device, content.dtype)  # float even under bf16 autocast
 
 
 def _render(
