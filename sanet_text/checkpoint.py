@@ -19,16 +19,10 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from .atomic import write_text
 from .weights import save_safetensors
 
 WEIGHTS_FILE = "weights.safetensors"
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def save_checkpoint(
@@ -50,7 +44,7 @@ def save_checkpoint(
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
-    _write_text_atomic(ckpt_root / "latest", final.name)
+    write_text(ckpt_root / "latest", final.name)
     for old in sorted(ckpt_root.glob("step_*"))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final

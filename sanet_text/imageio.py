@@ -7,7 +7,6 @@ by EXIF, absurdly large or tiny) ends in an RGB float tensor or a one-line :clas
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .atomic import atomic_path
 from .errors import UserError
 
 # Pillow's decompression-bomb guard, made an error at this many pixels (Pillow's own error level).
@@ -138,12 +138,9 @@ def save_image(image: torch.Tensor | Image.Image, path: str | Path, force: bool 
     path = Path(path)
     check_writable(path, force)
     pil = image if isinstance(image, Image.Image) else tensor_to_pil(image)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            pil.save(handle, format=WRITE_FORMATS[path.suffix.lower()])
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            pil.save(tmp, format=WRITE_FORMATS[path.suffix.lower()])
     except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
         raise UserError(f"cannot write {path}: {err.strerror or err}") from None
     return path

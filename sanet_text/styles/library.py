@@ -8,9 +8,7 @@ per encoder and library version and cached on disk.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from ..atomic import atomic_path
 from ..errors import UserError
 from ..weights import cache_dir
 from .text_encoders import TextEncoder, build_text_encoder, prompts_dir
@@ -125,16 +124,10 @@ class StyleLibrary:
 def _save_atomic(tensor: torch.Tensor, path: Path) -> None:
     """Temp file + rename, so concurrent runs never read half a cache file; an unwritable cache is skipped."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with atomic_path(path) as tmp:
+            torch.save(tensor.contiguous(), tmp)
     except OSError:
-        return
-    try:
-        os.close(fd)
-        torch.save(tensor.contiguous(), tmp)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+        pass
 
 
 @lru_cache(maxsize=4)
