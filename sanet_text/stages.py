@@ -49,6 +49,15 @@ class Stage(nn.Module):
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.model.load_state_dict(state, strict=False)
 
+    def weighted_total(self, terms: dict[str, torch.Tensor], out: torch.Tensor, attention: list[torch.Tensor]) -> torch.Tensor:
+        """Add the optional regularisers (those with a non-zero weight) to ``terms``; the weighted sum."""
+        weights: LossWeights = self.weights
+        if weights.tv:
+            terms["tv"] = L.total_variation(out)
+        if weights.attention_sparsity:
+            terms["attention_sparsity"] = torch.stack([L.attention_entropy(a) for a in attention]).mean()
+        return sum(getattr(weights, name) * value for name, value in terms.items())
+
 
 class ImageStage(Stage):
     """SANet's training objective as a module, so DDP sees one forward per step."""
@@ -99,12 +108,7 @@ class ImageStage(Stage):
                 [f[n:] for f in out_feats], [torch.cat([c[:k], s[:k]]) for c, s in zip(content_feats, style_feats)]
             ),
         }
-        if self.weights.tv:
-            terms["tv"] = L.total_variation(out)
-        if self.weights.attention_sparsity:
-            terms["attention_sparsity"] = torch.stack([L.attention_entropy(a) for a in attention]).mean()
-        total = sum(getattr(self.weights, k) * v for k, v in terms.items())
-        return total, terms, out
+        return self.weighted_total(terms, out, attention), terms, out
 
 
 class PromptDraws(Dataset):
@@ -231,12 +235,7 @@ class TextStage(Stage):
             # Crops are seeded by the batch's first sample index: a resumed run draws the same crops.
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + int(sample[0]))
             terms["clip_patch"] = self.clip.patch_loss(out, content, self.directions[prompt], generator)
-        if self.weights.tv:
-            terms["tv"] = L.total_variation(out)
-        if self.weights.attention_sparsity:
-            terms["attention_sparsity"] = torch.stack([L.attention_entropy(a) for a in attention]).mean()
-        total = sum(getattr(self.weights, k) * v for k, v in terms.items())
-        return total, terms, out
+        return self.weighted_total(terms, out, attention), terms, out
 
 
 def build_stage(config: TrainConfig, model: SANet) -> Stage:
