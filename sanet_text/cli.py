@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import sys
@@ -16,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .errors import UserError
+from .errors import UserError, run_command
 from .export import PRECISIONS, InferenceOptions, autocast, prepare
 from .imageio import IMAGE_SUFFIXES, MIN_SIDE, WRITE_FORMATS, check_writable, load_image, load_mask, load_pil
 from .imageio import resize_to, save_image
@@ -342,28 +341,6 @@ def _render(model: torch.nn.Module, content_path: Path, output: Path, groups: li
         save_image(picture, attention_path(output), force=args.force)
 
 
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).splitlines()) or type(err).__name__
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sanet-text`` console script; returns the exit code."""
-    try:
-        return run(build_parser().parse_args(argv))
-    except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
-    except UserError as err:
-        print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except torch.cuda.OutOfMemoryError:
-        print(f"{PROG}: error: out of GPU memory; use a smaller --size/--style-size or --device cpu", file=sys.stderr)
-        return 2
-    except Exception as err:  # noqa: BLE001 - the last resort that keeps tracebacks away from users
-        if os.environ.get("SANET_TEXT_DEBUG"):
-            raise
-        print(f"{PROG}: error: unexpected {type(err).__name__}: {_one_line(err)}; "
-              "rerun with SANET_TEXT_DEBUG=1 for the traceback", file=sys.stderr)
-        return 1
+    return run_command(PROG, lambda: run(build_parser().parse_args(argv)))

@@ -29,7 +29,7 @@ from .baselines import SanetMethod, image_eval_style, magenta_model_dir, text_ev
 from .bench import peak_memory_mb, reset_peak_memory, timed
 from .clip_guidance import ClipGuide, load_clip
 from .config import ClipConfig, load_train_config
-from .errors import UserError
+from .errors import UserError, run_command
 from .imageio import load_image, resize_to, save_image, tensor_to_pil
 from .losses import content_loss
 from .model import SANet
@@ -402,13 +402,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sanet-text-eval`` console script."""
-    try:
-        return run(build_parser().parse_args(argv))
-    except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
-    except UserError as err:
-        print(f"{PROG}: error: {' '.join(str(err).splitlines())}", file=sys.stderr)
-        return 2
+    return run_command(PROG, lambda: run(build_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":
