@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, load_train_config
 from .stages import MAPPER_PREFIX, build_stage
-from .errors import UserError
+from .errors import UserError, run_command
 from .imageio import save_image
 from .model import build_model
 from .weights import save_safetensors
@@ -187,17 +187,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="export a text-stage run's latest mapper weights (fp16) and exit")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in {"steps": args.steps, "output_dir": args.output_dir}.items() if v is not None}
-    try:
+
+    def command() -> int:
         config = load_train_config(args.config, overrides)
         if args.export or args.export_mapper:
             mapper = bool(args.export_mapper)
             print(export_weights(Path(config.output_dir), Path(args.export_mapper or args.export), mapper=mapper))
-            return 0
-        train(config, resume=args.resume, max_minutes=args.max_minutes)
-    except UserError as err:
-        print(f"sanet-text train: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        else:
+            train(config, resume=args.resume, max_minutes=args.max_minutes)
+        return 0
+
+    return run_command("sanet-text train", command)
 
 
 if __name__ == "__main__":
