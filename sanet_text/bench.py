@@ -174,27 +174,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run(args: argparse.Namespace) -> int:
     from .cli import _device
-    from .errors import UserError
     from .model import build_model
 
-    args = build_parser().parse_args(argv)
-    try:
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        device = _device(args.device)
-        model = build_model(args.config, args.weights, args.vgg_weights, device)
-        rows = run_bench(model, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)
-    except UserError as err:
-        print(f"sanet-text bench: error: {err}", file=sys.stderr)
-        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = _device(args.device)
+    model = build_model(args.config, args.weights, args.vgg_weights, device)
+    rows = run_bench(model, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)
     print(f"sanet-text bench: {args.size}×{args.size} px content and style, {device.type}, "
           f"{torch.get_num_threads()} threads, median of {args.repeats} after 1 warm-up; "
           f"config {args.config}, weights {args.weights or 'shipped'}")
     print(format_table(rows))
     print(f"process peak RSS: {max(row.peak_rss_mb for row in rows):.0f} MB")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .errors import run_command
+
+    return run_command("sanet-text bench", lambda: run(build_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

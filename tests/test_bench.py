@@ -53,3 +53,9 @@ def test_peak_memory_restarts_after_a_reset() -> None:
     del block
     assert cuda is None
     assert grown >= before + 50
+
+
+def test_missing_weights_are_a_one_line_error(tmp_path, capsys) -> None:
+    code = bench.main(["--config", "tiny", "--weights", str(tmp_path / "none.safetensors"), "--size", "32"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("sanet-text bench: error: ") and "not found" in err[0]
