@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from conftest import noise_image
 from sanet_text.checkpoint import latest_checkpoint
@@ -21,6 +21,7 @@ from sanet_text.mapper import build_mapper
 from sanet_text.model import SANet, build_model
 from sanet_text.stages import TextStage
 from sanet_text.train import main, train
+from train_helpers import final_weights, write_run_config
 
 TINY_CONFIG = Path("configs/train_text_tiny.yaml")
 
@@ -51,19 +52,9 @@ def assets(tmp_path_factory: pytest.TempPathFactory, tiny_model: SANet) -> dict[
 @pytest.fixture
 def text_config(assets: dict[str, str], tmp_path: Path):
     def make(name: str, **overrides) -> Path:
-        data = yaml.safe_load(TINY_CONFIG.read_text())
-        data.update(assets, output_dir=str(tmp_path / name), **overrides)
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(data))
-        return path
+        return write_run_config(TINY_CONFIG, tmp_path, name, **{**assets, **overrides})
 
     return make
-
-
-def _final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    ckpt = latest_checkpoint(run_dir)
-    assert ckpt is not None
-    return load_file(ckpt / "weights.safetensors")
 
 
 def test_mapper_learns_the_prompts_exemplar_statistics(text_config, tmp_path: Path) -> None:
@@ -82,7 +73,7 @@ def test_mapper_learns_the_prompts_exemplar_statistics(text_config, tmp_path: Pa
 
     before = exemplar_loss()
     run = train(config)
-    weights = _final_weights(run)
+    weights = final_weights(run)
     assert set(weights) == {f"mapper.{k}" for k in stage.mapper.state_dict()}  # the frozen SANet is not saved
     stage.load_trainable_state_dict(weights)
     assert exemplar_loss() < 0.8 * before
@@ -105,7 +96,7 @@ def test_clip_losses_run_and_an_interrupted_run_resumes_exactly(text_config) -> 
     train(interrupted, max_minutes=0)
     assert latest_checkpoint(Path(interrupted.output_dir)).name == "step_0000001"
     resumed = train(interrupted, resume=True)
-    a, b = _final_weights(straight), _final_weights(resumed)
+    a, b = final_weights(straight), final_weights(resumed)
     assert latest_checkpoint(resumed).name == "step_0000006"
     assert any(k.startswith("mapper.") for k in a) and any(k.startswith("decoder.") for k in a)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

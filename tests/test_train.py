@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 from PIL import Image
-from safetensors.torch import load_file
 
 from sanet_text import losses as L
 from sanet_text.checkpoint import latest_checkpoint
@@ -21,6 +19,7 @@ from sanet_text.errors import UserError
 from sanet_text.model import build_model
 from sanet_text.stages import ImageStage
 from sanet_text.train import train
+from train_helpers import final_weights, write_run_config
 
 
 def _write_images(folder: Path, kind: str, n: int = 3) -> None:
@@ -41,20 +40,10 @@ def train_config(tmp_path: Path):
     _write_images(tmp_path / "style" / "nested", "style")
 
     def make(name: str, **overrides):
-        data = yaml.safe_load(Path("configs/train_tiny.yaml").read_text())
-        data.update(content_dirs=[str(tmp_path / "content")], style_dirs=[str(tmp_path / "style")],
-                    output_dir=str(tmp_path / name), **overrides)
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(data))
-        return path
+        return write_run_config(Path("configs/train_tiny.yaml"), tmp_path, name, content_dirs=[str(tmp_path / "content")],
+                                style_dirs=[str(tmp_path / "style")], **overrides)
 
     return make
-
-
-def _final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    ckpt = latest_checkpoint(run_dir)
-    assert ckpt is not None
-    return load_file(ckpt / "weights.safetensors")
 
 
 def test_directional_loss_is_0_aligned_and_2_opposite() -> None:
@@ -88,7 +77,7 @@ def test_training_lowers_the_loss_and_writes_checkpoint_samples_metrics(train_co
 
     before = loss()
     run = train(config)
-    stage.model.load_state_dict(_final_weights(run), strict=False)
+    stage.model.load_state_dict(final_weights(run), strict=False)
     assert loss() < 0.7 * before
     assert (run / "metrics.csv").read_text().splitlines()[0].startswith("step,lr,loss")
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000020.png", "step_0000040.png"]
@@ -103,7 +92,7 @@ def test_interrupted_run_resumes_to_identical_state(train_config) -> None:
     with pytest.raises(UserError, match="--resume"):
         train(interrupted)  # never silently restarts over an existing run
     resumed = train(interrupted, resume=True)
-    a, b = _final_weights(straight), _final_weights(resumed)
+    a, b = final_weights(straight), final_weights(resumed)
     assert latest_checkpoint(resumed).name == "step_0000006"
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -130,6 +119,6 @@ def test_two_process_accelerate_run_resumes_exactly(train_config) -> None:
     _launch(straight)
     _launch(interrupted, "--max-minutes", "0")
     _launch(interrupted, "--resume")
-    a = _final_weights(Path(load_train_config(straight).output_dir))
-    b = _final_weights(Path(load_train_config(interrupted).output_dir))
+    a = final_weights(Path(load_train_config(straight).output_dir))
+    b = final_weights(Path(load_train_config(interrupted).output_dir))
     assert all(torch.equal(a[k], b[k]) for k in a)
