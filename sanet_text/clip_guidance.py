@@ -9,6 +9,7 @@ draws the same crops.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -18,6 +19,7 @@ from torch.nn import functional as F
 from . import losses as L
 from .config import ClipConfig
 from .errors import UserError
+from .weights import hub_reachable
 
 SOURCE_TEXT = "a photo"
 # Crop distortions, in the spirit of CLIPstyler's RandomPerspective + RandomResizedCrop: mild enough
@@ -114,6 +116,19 @@ class ClipGuide(nn.Module):
         )
 
 
+def _cached_checkpoint(model_name: str, tag: str) -> str | None:
+    """A released checkpoint already in the Hugging Face cache (works offline)."""
+    import open_clip
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = str(open_clip.get_pretrained_cfg(model_name, tag).get("hf_hub", "")).strip("/")
+    for filename in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
+        hit = try_to_load_from_cache(repo, filename) if repo else None
+        if isinstance(hit, str):
+            return hit
+    return None
+
+
 def load_clip(config: ClipConfig) -> ClipGuide:
     """The configured CLIP: released weights by open_clip name (downloads once) or a random model from a config dict."""
     import open_clip
@@ -131,8 +146,17 @@ def load_clip(config: ClipConfig) -> ClipGuide:
         return ClipGuide(model, tokenizer, config)
     if not (config.model and config.pretrained):
         raise UserError("clip needs both model and pretrained (e.g. ViT-B-32 and laion2b_s34b_b79k), or a config dict")
+    source = config.pretrained if Path(config.pretrained).is_file() else _cached_checkpoint(config.model, config.pretrained)
+    if source is None:
+        # Checked first because open_clip, offline, retries the hub for most of a minute before failing.
+        if not hub_reachable("https://huggingface.co"):
+            raise UserError(
+                f"cannot load CLIP {config.model}:{config.pretrained}: not in the Hugging Face cache and "
+                "huggingface.co is unreachable (offline); train offline with configs/train_text_cpu.yaml"
+            )
+        source = config.pretrained
     try:
-        model = open_clip.create_model(config.model, pretrained=config.pretrained, require_pretrained=True)
+        model = open_clip.create_model(config.model, pretrained=source, require_pretrained=True)
     except Exception as err:  # offline, unknown tag, hub errors: all mean "not available here"
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(

@@ -15,7 +15,6 @@ import argparse
 import csv
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -53,29 +52,6 @@ def clip_scores(guide: ClipGuide, output: torch.Tensor, content: torch.Tensor, p
     return score, direction
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        return False
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def _cached_clip_file(model_name: str, tag: str) -> str | None:
-    """A released checkpoint already in the Hugging Face cache (works offline)."""
-    import open_clip
-    from huggingface_hub import try_to_load_from_cache
-
-    repo = str(open_clip.get_pretrained_cfg(model_name, tag).get("hf_hub", "")).strip("/")
-    for filename in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
-        hit = try_to_load_from_cache(repo, filename) if repo else None
-        if isinstance(hit, str):
-            return hit
-    return None
-
-
 def load_scorer(spec: str) -> tuple[ClipGuide | None, str]:
     """CLIP for scoring: ``MODEL:PRETRAINED`` (a tag or a checkpoint file), a random model from an open_clip
     config ``.json`` (tests), or ``none``; returns (None, why) when the weights are not available here."""
@@ -88,14 +64,8 @@ def load_scorer(spec: str) -> tuple[ClipGuide | None, str]:
     model_name, _, tag = spec.partition(":")
     if model_name not in open_clip.list_models() or not tag:
         raise UserError(f"--clip-model {spec!r}: write MODEL:PRETRAINED with an open_clip model, e.g. {DEFAULT_CLIP}")
-    # Checked first because open_clip, offline, retries the hub for most of a minute before failing.
-    source = tag if Path(tag).is_file() else _cached_clip_file(model_name, tag)
-    if source is None:
-        if not _hub_reachable():
-            return None, f"CLIP columns empty: no {spec} weights cached and huggingface.co is unreachable (offline)"
-        source = tag
     try:
-        return load_clip(ClipConfig(model=model_name, pretrained=source)), ""
+        return load_clip(ClipConfig(model=model_name, pretrained=tag)), ""
     except UserError as err:
         return None, f"CLIP columns empty: {err}"
 

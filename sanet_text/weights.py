@@ -54,7 +54,7 @@ def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dic
         save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
 
 
-def _reachable(url: str, timeout: float = 3.0) -> bool:
+def hub_reachable(url: str, timeout: float = 3.0) -> bool:
     """Whether ``url``'s host answers at all: offline machines fail fast instead of retrying for minutes."""
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("SANET_TEXT_OFFLINE") == "1":
         return False
@@ -126,7 +126,7 @@ def resolve_vgg(explicit: str | Path | None = None) -> dict[str, torch.Tensor]:
         state = vgg_state_from_file(installed)
         save_safetensors(state, cached, {"source": str(installed)})
         return state
-    if not _reachable(str(spec.url)):
+    if not hub_reachable(str(spec.url)):
         raise UserError(f"VGG-19 weights not found and the internet is not reachable; {spec.help}")
     try:
         downloaded = torch.hub.load_state_dict_from_url(str(spec.url), map_location="cpu", weights_only=True, progress=True)
@@ -167,7 +167,7 @@ def resolve_sanet(name_or_path: str | Path) -> Path:
         return path
     if spec.shipped and (SHIPPED_DIR / spec.shipped).is_file():
         return SHIPPED_DIR / spec.shipped
-    if spec.hf_repo and _reachable("https://huggingface.co"):
+    if spec.hf_repo and hub_reachable("https://huggingface.co"):
         try:
             from huggingface_hub import hf_hub_download
 

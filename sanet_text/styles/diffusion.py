@@ -22,7 +22,7 @@ import torch
 from ..errors import UserError
 from ..imageio import save_image
 from ..model import SANet
-from ..weights import _reachable, cache_dir
+from ..weights import cache_dir, hub_reachable
 from .base import StyleGroup
 from .image import load_style_image, style_from_image
 
@@ -101,7 +101,7 @@ def _from_hub(loader: Any, model: str) -> Any:
     from huggingface_hub import constants
 
     reason = "the hub is not reachable"
-    if _reachable(constants.ENDPOINT):
+    if hub_reachable(constants.ENDPOINT):
         try:
             return loader.from_pretrained(model)
         except Exception as err:  # offline, proxy, DNS, unknown repo: all mean "not available here"
