@@ -31,8 +31,13 @@ class ModelConfig:
     weights: str = "sanet-base"
     # Content positions attended per block: bounds the attention matrix's memory at high resolution.
     attention_chunk: int = 4096
+    # What each attention module adds its output to: "content" (the SANet paper) or "adain" (the
+    # content re-coloured with the style's channel statistics; see sanet_text.attention).
+    residual: str = "content"
 
     def __post_init__(self) -> None:
+        if self.residual not in ("content", "adain"):
+            raise UserError(f"config {self.name!r}: residual must be content or adain, got {self.residual!r}")
         if len(self.widths) != 5 or self.widths[3] != self.widths[4]:
             raise UserError(
                 f"config {self.name!r}: widths must list 5 channel counts with relu4_1 == relu5_1"

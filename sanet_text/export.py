@@ -143,7 +143,7 @@ def quantize_int8(model: SANet, calibration: Sequence[tuple[torch.Tensor, torch.
 
 # ---------------------------------------------------------------- ONNX
 
-ONNX_INPUTS = ("content", "keys4", "values4", "keys5", "values5")
+ONNX_INPUTS = ("content", "keys4", "values4", "mean4", "std4", "keys5", "values5", "mean5", "std5")
 
 
 class _StylizeGraph(nn.Module):
@@ -153,9 +153,8 @@ class _StylizeGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, content: torch.Tensor, keys4: torch.Tensor, values4: torch.Tensor,
-                keys5: torch.Tensor, values5: torch.Tensor) -> torch.Tensor:
-        style = (StyleTokens(keys4, values4), StyleTokens(keys5, values5))
+    def forward(self, content: torch.Tensor, *tokens: torch.Tensor) -> torch.Tensor:
+        style = (StyleTokens(*tokens[:4]), StyleTokens(*tokens[4:]))
         fused = self.model.fuse(self.model.encode(content), style)
         return self.model.decode(fused, content.shape[-2:])
 
@@ -163,18 +162,16 @@ class _StylizeGraph(nn.Module):
 def export_onnx(model: SANet, path: str | Path, example_size: int = 256, opset: int = 17) -> Path:
     """Write encoder → attention → decoder as ONNX, any content size and style token count.
 
-    The graph attends all content positions at once (tracing would fix the query-block loop to the
-    example's size), so bound its memory by tiling large images.
+    The graph attends all content positions at once (ONNX attention has no block loop), so bound
+    its memory by tiling large images.
     """
     graph = _StylizeGraph(copy.deepcopy(model).cpu().eval())
-    for attention in (graph.model.transform.attn4, graph.model.transform.attn5):
-        attention.chunk = 2**62
     with torch.no_grad():
         content = torch.rand(1, 3, example_size, example_size)
         style = graph.model.style_tokens(graph.model.encode(torch.rand(1, 3, example_size, example_size)))
-    tokens = (style[0].keys, style[0].values, style[1].keys, style[1].values)
+    tokens = _token_arrays(style)
     dynamic = {"content": {2: "height", 3: "width"}, "image": {2: "height", 3: "width"}}
-    dynamic.update({name: {2: f"tokens{name[-1]}"} for name in ONNX_INPUTS[1:]})
+    dynamic.update({name: {2: f"tokens{name[-1]}"} for name in ONNX_INPUTS[1:] if name.startswith(("keys", "values"))})
     path = Path(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
@@ -182,6 +179,11 @@ def export_onnx(model: SANet, path: str | Path, example_size: int = 256, opset: 
         torch.onnx.export(graph, (content, *tokens), str(path), input_names=list(ONNX_INPUTS),
                           output_names=["image"], dynamic_axes=dynamic, opset_version=opset, dynamo=False)
     return path
+
+
+def _token_arrays(style: StylePair) -> tuple[torch.Tensor, ...]:
+    """A style's tensors in the order of ``ONNX_INPUTS[1:]``."""
+    return tuple(t for tokens in style for t in (tokens.keys, tokens.values, tokens.mean, tokens.std))
 
 
 class OnnxStylizer:
@@ -196,8 +198,11 @@ class OnnxStylizer:
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, content: torch.Tensor, style: StylePair) -> torch.Tensor:
-        arrays = (content, style[0].keys, style[0].values, style[1].keys, style[1].values)
-        feeds = {name: array.detach().float().cpu().numpy() for name, array in zip(ONNX_INPUTS, arrays)}
+        arrays = (content, *_token_arrays(style))
+        # A model with the paper's content residual never reads the style statistics, so the
+        # exporter drops those inputs from the graph.
+        wanted = {i.name for i in self.session.get_inputs()}
+        feeds = {name: array.detach().float().cpu().numpy() for name, array in zip(ONNX_INPUTS, arrays) if name in wanted}
         return torch.from_numpy(self.session.run(None, feeds)[0])
 
 

@@ -22,7 +22,7 @@ class SANet(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = Encoder(config.widths)
-        self.transform = Transform(config.widths[3], config.attention_chunk)
+        self.transform = Transform(config.widths[3], config.attention_chunk, config.residual)
         self.decoder = Decoder(config.widths)
 
     def encode(self, image: torch.Tensor) -> list[torch.Tensor]:
