@@ -102,6 +102,9 @@ class LossWeights:
 
     content: float = 1.0
     style: float = 3.0
+    # Relative weight of relu1_1 … relu5_1 within the style loss: low layers carry colour and fine
+    # strokes, which the raw sum (dominated by relu4_1) under-weights.
+    style_layers: tuple[float, float, float, float, float] = (1.0, 1.0, 1.0, 1.0, 1.0)
     identity_pixel: float = 50.0
     identity_feature: float = 1.0
     tv: float = 0.0
@@ -178,6 +181,13 @@ class TrainConfig:
     output_dir: str = "runs/base"
     init_weights: str = ""  # start the trainable parts from these weights ("" = random init)
     crop: int = 256
+    # Short side (px) images are seen at before cropping: the inference sizes the model should suit.
+    scale: tuple[int, int] = (384, 640)
+    # Style samples: the share that are procedural paintings in random palettes, the share of real
+    # ones that are recoloured, and GIMP-style palettes (JSON) to draw colours from ("" = random only).
+    synthetic_styles: float = 0.0
+    style_jitter: float = 0.0
+    palettes_file: str = ""
     batch_size: int = 4
     steps: int = 2000
     lr: float = 1e-3

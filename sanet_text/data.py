@@ -6,6 +6,7 @@ resumed run sees exactly the batches the killed run would have seen, on any numb
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -31,11 +32,15 @@ class RandomCrops(Dataset):
     Each folder that directly holds images is one group, and groups are drawn equally often, so a
     style with one painting is not drowned by a folder of three hundred generated exemplars.
 
-    Decoded images are kept in memory, downscaled so the short side is at most ``2 * crop``; the
-    training sets this project uses are small enough that this beats decoding every step.
+    ``scale`` is the range of short sides (px) an image is seen at: a crop of ``crop`` px shows
+    ``crop / scale`` of the short side, as it would at inference with ``--size`` in that range, so
+    strokes and detail are learnt at the size they are used. Decoded images are kept in memory,
+    downscaled to the top of that range; the training sets this project uses are small enough that
+    this beats decoding every step.
     """
 
-    def __init__(self, folders: tuple[str, ...] | list[str], crop: int, seed: int = 0) -> None:
+    def __init__(self, folders: tuple[str, ...] | list[str], crop: int, seed: int = 0,
+                 scale: tuple[int, int] = (384, 640)) -> None:
         self.files = find_images(folders)
         groups: dict[Path, list[int]] = {}
         for index, path in enumerate(self.files):
@@ -43,6 +48,7 @@ class RandomCrops(Dataset):
         self.groups = list(groups.values())
         self.crop = crop
         self.seed = seed
+        self.scale = scale
         self._cache: dict[int, torch.Tensor] = {}
 
     def __len__(self) -> int:
@@ -52,8 +58,8 @@ class RandomCrops(Dataset):
         if index not in self._cache:
             image = load_image(self.files[index])
             short = min(image.shape[-2:])
-            if short > 2 * self.crop:
-                image = resize_to(image, round(max(image.shape[-2:]) * 2 * self.crop / short))
+            if short > self.scale[1]:
+                image = resize_to(image, round(max(image.shape[-2:]) * self.scale[1] / short))
             self._cache[index] = image
         return self._cache[index]
 
@@ -61,14 +67,48 @@ class RandomCrops(Dataset):
         rng = random.Random(self.seed * 1_000_003 + index)
         image = self._image(rng.choice(rng.choice(self.groups)))
         h, w = image.shape[-2:]
-        # Crop a window of 0.5-1.0 of the short side, then resize to the training crop: scale jitter.
-        side = max(8, round(min(h, w) * rng.uniform(0.5, 1.0)))
+        # The window the crop covers at a short side drawn from ``scale``, in this image's pixels.
+        side = min(h, w, max(8, round(min(h, w) * self.crop / rng.uniform(*self.scale))))
         top, left = rng.randrange(h - side + 1), rng.randrange(w - side + 1)
         window = image[:, top : top + side, left : left + side]
         window = resize_to(window, self.crop, exact=True)
         if rng.random() < 0.5:
             window = window.flip(-1)
         return window
+
+
+class StyleSamples(Dataset):
+    """Style images for training: real crops (``real``), recoloured with probability ``jitter``, or,
+    with probability ``synthetic`` (always when there are no real styles), procedural paintings in
+    random palettes (:mod:`sanet_text.synth_styles`). Index-seeded like :class:`RandomCrops`."""
+
+    def __init__(self, real: RandomCrops | None, crop: int, seed: int, synthetic: float = 0.0,
+                 jitter: float = 0.0, palettes: list[list[list[int]]] | None = None) -> None:
+        self.real, self.crop, self.seed = real, crop, seed
+        self.synthetic, self.jitter, self.palettes = synthetic, jitter, palettes or []
+
+    def __len__(self) -> int:
+        return 1 << 40
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        from .synth_styles import jitter_colours, procedural_style
+
+        rng = random.Random((self.seed * 1_000_003 + index) * 7 + 3)
+        if self.real is None or rng.random() < self.synthetic:
+            return procedural_style(rng, self.crop, self.palettes)
+        image = self.real[index]
+        return jitter_colours(image, rng) if rng.random() < self.jitter else image
+
+
+def read_palettes(path: str) -> list[list[list[int]]]:
+    """Colour palettes (lists of 0–255 RGB triples) from a JSON file; "" = none (random harmonies only)."""
+    if not path:
+        return []
+    try:
+        palettes = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot read palettes file {path}: {err}") from None
+    return [p for p in palettes if isinstance(p, list) and len(p) >= 3]
 
 
 class StepSampler(Sampler[int]):

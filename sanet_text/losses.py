@@ -21,14 +21,25 @@ def _mean_std(feat: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torc
     return flat.mean(-1), (flat.var(-1, unbiased=False) + eps).sqrt()
 
 
-def style_loss(output_feats: list[torch.Tensor], style_feats: list[torch.Tensor]) -> torch.Tensor:
-    """MSE of channel means and standard deviations at relu1_1 … relu5_1 (AdaIN/SANet)."""
-    total = output_feats[0].new_zeros(())
+def style_loss(
+    output_feats: list[torch.Tensor], style_feats: list[torch.Tensor], layer_weights: tuple[float, ...] | None = None
+) -> torch.Tensor:
+    """MSE of channel means and standard deviations at relu1_1 … relu5_1 (AdaIN/SANet), each layer
+    scaled by ``layer_weights`` (default: all 1)."""
+    return sum(
+        weight * term for weight, term in zip(layer_weights or (1.0,) * len(output_feats),
+                                              style_loss_terms(output_feats, style_feats))
+    )
+
+
+def style_loss_terms(output_feats: list[torch.Tensor], style_feats: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The style loss of each layer, mean and std terms added: what :func:`style_loss` weighs."""
+    terms = []
     for o, s in zip(output_feats, style_feats):
         o_mean, o_std = _mean_std(o)
         s_mean, s_std = _mean_std(s)
-        total = total + F.mse_loss(o_mean, s_mean) + F.mse_loss(o_std, s_std)
-    return total
+        terms.append(F.mse_loss(o_mean, s_mean) + F.mse_loss(o_std, s_std))
+    return terms
 
 
 def identity_pixel_loss(reconstructions: torch.Tensor, originals: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from . import losses as L
 from .clip_guidance import load_clip
 from .config import LossWeights, TrainConfig, load_mapper_config
-from .data import RandomCrops, StepSampler
+from .data import RandomCrops, StepSampler, StyleSamples, read_palettes
 from .errors import UserError
 from .imageio import load_image, resize_to
 from .mapper import build_mapper, check_fits
@@ -34,7 +34,16 @@ def step_stream(dataset: Dataset, config: TrainConfig, start: int, rank: int, wo
 
 def crop_stream(dirs: tuple[str, ...], config: TrainConfig, seed: int, start: int, rank: int, world: int) -> Iterator[torch.Tensor]:
     """Batches of random crops for micro-steps ``start`` … (see :class:`StepSampler`)."""
-    return step_stream(RandomCrops(dirs, config.crop, seed=seed), config, start, rank, world)
+    return step_stream(RandomCrops(dirs, config.crop, seed=seed, scale=config.scale), config, start, rank, world)
+
+
+def style_stream(config: TrainConfig, start: int, rank: int, world: int) -> Iterator[torch.Tensor]:
+    """Batches of style samples (real crops, recoloured or procedural; see :class:`StyleSamples`)."""
+    seed = config.seed + 1
+    real = RandomCrops(config.style_dirs, config.crop, seed=seed, scale=config.scale) if config.style_dirs else None
+    samples = StyleSamples(real, config.crop, seed, config.synthetic_styles, config.style_jitter,
+                           read_palettes(config.palettes_file))
+    return step_stream(samples, config, start, rank, world)
 
 
 class Stage(nn.Module):
@@ -49,7 +58,7 @@ class Stage(nn.Module):
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.model.load_state_dict(state, strict=False)
 
-    def weighted_total(self, terms: dict[str, torch.Tensor], out: torch.Tensor, attention: list[torch.Tensor]) -> torch.Tensor:
+    def weighted_total(self, terms: dict[str, torch.Tensor], out: torch.Tensor, attention: list[torch.Tensor] | None) -> torch.Tensor:
         """Add the optional regularisers (those with a non-zero weight) to ``terms``; the weighted sum."""
         weights: LossWeights = self.weights
         if weights.tv:
@@ -70,7 +79,7 @@ class ImageStage(Stage):
 
     def batches(self, config: TrainConfig, start: int, rank: int, world: int) -> Iterator[dict[str, torch.Tensor]]:
         contents = crop_stream(config.content_dirs, config, config.seed, start, rank, world)
-        styles = crop_stream(config.style_dirs, config, config.seed + 1, start, rank, world)
+        styles = style_stream(config, start, rank, world)
         for content, style in zip(contents, styles):
             yield {"content": content, "style": style}
 
@@ -89,7 +98,8 @@ class ImageStage(Stage):
         style_feats = [f[n:] for f in feats]
         k = self.identity_batch or n
         id_content, id_style = [f[:k] for f in content_feats], [f[:k] for f in style_feats]
-        attention: list[torch.Tensor] = []
+        # Materialised attention only for the sparsity loss: the fused kernel is far faster.
+        attention: list[torch.Tensor] | None = [] if self.weights.attention_sparsity else None
         # Stylised output and the two identity reconstructions share one decoder and one encoder pass.
         fused = torch.cat([
             model.fuse(content_feats, model.style_tokens(style_feats), attention),
@@ -102,7 +112,7 @@ class ImageStage(Stage):
         originals = torch.cat([content[:k], style[:k]])
         terms = {
             "content": L.content_loss([f[:n] for f in out_feats], content_feats),
-            "style": L.style_loss([f[:n] for f in out_feats], style_feats),
+            "style": L.style_loss([f[:n] for f in out_feats], style_feats, self.weights.style_layers),
             "identity_pixel": L.identity_pixel_loss(identity, originals),
             "identity_feature": L.identity_feature_loss(
                 [f[n:] for f in out_feats], [torch.cat([c[:k], s[:k]]) for c, s in zip(content_feats, style_feats)]
@@ -221,7 +231,7 @@ class TextStage(Stage):
         model = self.model
         with torch.no_grad():
             content_feats = model.encode(content)
-        attention: list[torch.Tensor] = []
+        attention: list[torch.Tensor] | None = [] if self.weights.attention_sparsity else None
         tokens = model.style_tokens(list(self.mapper(self.text[prompt])))
         out = model.decode(model.fuse(content_feats, tokens, attention), content.shape[-2:])
         out_feats = model.encode(out)

