@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import sys
@@ -25,6 +26,9 @@ from .styles.diffusion import DiffusionSettings
 from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
 
 PROG = "sanet-text"
+# Longest file name and path (bytes) Linux file systems accept. macOS and Windows count 255
+# characters instead, but files with such names have an image extension, which is checked first.
+NAME_MAX, PATH_MAX = 255, 4096
 DESCRIPTION = "Arbitrary style transfer (SANet): paint CONTENT in the style of a picture, a sentence, or several."
 EPILOG = """\
 styles:
@@ -151,7 +155,20 @@ class StyleSpec:
 
 
 def _is_image_path(value: str) -> bool:
-    return Path(value).exists() or Path(value).suffix.lower() in IMAGE_SUFFIXES
+    """An image name (by extension) or an existing file; anything else is a prompt.
+
+    Strings no file system accepts as a name (a component over 255 bytes, as a 92-character Chinese
+    prompt is, or a NUL) are prompts without asking the OS, which would fail instead of answering.
+    """
+    if Path(value).suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    try:
+        encoded = os.fsencode(value)
+    except UnicodeEncodeError:  # not representable as a file name at all
+        return False
+    if b"\0" in encoded or len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        return False
+    return Path(value).exists()
 
 
 def _text_style() -> Callable[[str, torch.nn.Module, int], StyleGroup]:
