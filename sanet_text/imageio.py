@@ -128,15 +128,21 @@ def tensor_to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(array, "RGB")
 
 
-def check_writable(path: Path, force: bool) -> None:
-    """Fail early, before minutes of work, when ``path`` cannot or must not be written."""
+def check_writable(path: Path, force: bool, create_folder: bool = False) -> None:
+    """Fail early, before minutes of work, when ``path`` cannot or must not be written.
+
+    ``create_folder``: the caller makes the missing folders when it writes (not before, so a refused
+    run leaves no empty folder); then the nearest existing one must be writable.
+    """
     if path.suffix.lower() not in WRITE_FORMATS:
         raise UserError(f"{path}: unknown output format; end the name with one of {', '.join(WRITE_FORMATS)}")
     if path.exists() and not force:
         raise UserError(f"{path} exists; pass --force to overwrite it or choose another -o")
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
+    while create_folder and not folder.exists() and folder != folder.parent:
+        folder = folder.parent
     if not folder.is_dir():
-        raise UserError(f"output folder does not exist: {folder}")
+        raise UserError(f"{folder} is a file, not a folder" if folder.exists() else f"output folder does not exist: {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UserError(f"output folder is not writable: {folder}")
 
