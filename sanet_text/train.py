@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig, load_train_config
+from .overrides import apply_overrides
 from .stages import MAPPER_PREFIX, build_stage
 from .errors import UserError, run_command
 from .imageio import save_image
@@ -179,17 +180,21 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="training config YAML (see configs/)")
     parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
-    parser.add_argument("--steps", type=int, help="override the config's total steps")
-    parser.add_argument("--output-dir", help="override the config's run folder")
+    parser.add_argument("--steps", type=int, help="override the config's total steps (same as --set steps=N)")
+    parser.add_argument("--output-dir", help="override the config's run folder (same as --set output_dir=DIR)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="assignments",
+                        help="override any config field, typed by the field: --set lr=3e-4 --set losses.style=5 "
+                             "--set clip.model=ViT-B-32 (repeatable; applied after --steps/--output-dir)")
     parser.add_argument("--max-minutes", type=float, help="checkpoint and stop after this many minutes")
     parser.add_argument("--export", metavar="OUT.safetensors", help="export the run's latest weights (fp16) and exit")
     parser.add_argument("--export-mapper", metavar="OUT.safetensors",
                         help="export a text-stage run's latest mapper weights (fp16) and exit")
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in {"steps": args.steps, "output_dir": args.output_dir}.items() if v is not None}
+    shortcuts = {"steps": args.steps, "output_dir": args.output_dir}
+    assignments = [f"{k}={v}" for k, v in shortcuts.items() if v is not None] + args.assignments
 
     def command() -> int:
-        config = load_train_config(args.config, overrides)
+        config = apply_overrides(load_train_config(args.config), assignments)
         if args.export or args.export_mapper:
             mapper = bool(args.export_mapper)
             print(export_weights(Path(config.output_dir), Path(args.export_mapper or args.export), mapper=mapper))
