@@ -85,7 +85,7 @@ def parse_value(text: str, hint: Any) -> Any:
             raise ValueError(f"expected a finite number, got {text!r}")
         return value
     if origin is tuple:
-        # tuple[X, ...] from "a,b,c" ("" = empty); fixed-length tuple[X, Y] are not config fields yet.
+        # "a,b,c" ("" = empty), each item parsed as the first element type: the tuples in configs hold one type.
         return tuple(parse_value(item.strip(), args[0]) for item in text.split(",")) if text.strip() else ()
     if hint is dict or origin is dict:
         try:
