@@ -22,12 +22,21 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        give_usual_permissions(Path(tmp))
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def give_usual_permissions(path: Path) -> None:
+    """Set the mode open() or mkdir() would have given ``path`` under the umask.
+
+    mkstemp/mkdtemp create private files (0600) and folders (0700), which would lock other users and
+    group members (a shared run folder, a web server) out of finished outputs and checkpoints.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def write_text(path: Path, text: str) -> None:

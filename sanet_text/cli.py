@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import sys
@@ -25,6 +26,9 @@ from .styles.diffusion import DiffusionSettings
 from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
 
 PROG = "sanet-text"
+# Longest file name and path (bytes) Linux file systems accept. macOS and Windows count 255
+# characters instead, but files with such names have an image extension, which is checked first.
+NAME_MAX, PATH_MAX = 255, 4096
 DESCRIPTION = "Arbitrary style transfer (SANet): paint CONTENT in the style of a picture, a sentence, or several."
 EPILOG = """\
 styles:
@@ -151,7 +155,20 @@ class StyleSpec:
 
 
 def _is_image_path(value: str) -> bool:
-    return Path(value).exists() or Path(value).suffix.lower() in IMAGE_SUFFIXES
+    """An image name (by extension) or an existing file; anything else is a prompt.
+
+    Strings no file system accepts as a name (a component over 255 bytes, as a 92-character Chinese
+    prompt is, or a NUL) are prompts without asking the OS, which would fail instead of answering.
+    """
+    if Path(value).suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    try:
+        encoded = os.fsencode(value)
+    except UnicodeEncodeError:  # not representable as a file name at all
+        return False
+    if b"\0" in encoded or len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        return False
+    return Path(value).exists()
 
 
 def _text_style() -> Callable[[str, torch.nn.Module, int], StyleGroup]:
@@ -230,7 +247,8 @@ def _plan_outputs(contents: list[Path], folder_input: bool, output: str | None, 
     return [out / default_name(contents[0]) if out.is_dir() else out]
 
 
-def _check_outputs(outputs: list[Path], inputs: list[Path], force: bool, with_attention: bool) -> None:
+def _check_outputs(outputs: list[Path], inputs: list[Path], force: bool, with_attention: bool,
+                   create_folder: bool = False) -> None:
     """Before any work: no input is overwritten (even with --force), nothing is written twice, all writable."""
     targets = outputs + ([attention_path(o) for o in outputs] if with_attention else [])
     resolved_inputs = {p.resolve() for p in inputs}
@@ -242,7 +260,7 @@ def _check_outputs(outputs: list[Path], inputs: list[Path], force: bool, with_at
         if resolved in seen:
             raise UserError(f"two inputs would both write {target} (same name, other extension); rename one")
         seen.add(resolved)
-        check_writable(target, force)
+        check_writable(target, force, create_folder)
 
 
 def _device(name: str) -> torch.device:
@@ -286,10 +304,8 @@ def run(args: argparse.Namespace) -> int:
     folder_input = content.is_dir()
     contents = _content_files(content)
     outputs = _plan_outputs(contents, folder_input, args.output, "+".join(spec.slug for spec in specs))
-    if folder_input:
-        outputs[0].parent.mkdir(parents=True, exist_ok=True)
     inputs = contents + [Path(s.value) for s in specs if s.image is not None] + [Path(m) for m in args.mask]
-    _check_outputs(outputs, inputs, args.force, args.save_attention)
+    _check_outputs(outputs, inputs, args.force, args.save_attention, create_folder=folder_input)
 
     if args.seed is not None:
         _seed(args.seed)
@@ -332,6 +348,7 @@ def _render(model: torch.nn.Module, content_path: Path, output: Path, groups: li
     with autocast(args.precision, next(model.parameters()).device):
         image = stylize(model, content[None], groups, args.mix, args.alpha, masks, args.preserve_color, attention,
                         tile=args.tile)
+    output.parent.mkdir(parents=True, exist_ok=True)  # a new -o folder appears with its first image
     save_image(image[0], output, force=args.force)
     if attention is not None:
         from .attention_maps import render_attention

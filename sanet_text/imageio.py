@@ -7,6 +7,7 @@ by EXIF, absurdly large or tiny) ends in an RGB float tensor or a one-line :clas
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .atomic import atomic_path
 from .errors import UserError
 
-# Pillow's decompression-bomb guard, made an error at this many pixels (Pillow's own error level).
-MAX_PIXELS = 2 * 89_478_485
+# Pillow's decompression-bomb guard, made an error from the pixel count where Pillow only warns.
+MAX_PIXELS = 89_478_485
 MIN_SIDE = 16
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
@@ -46,28 +47,18 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def load_pil(path: str | Path) -> Image.Image:
     """Open, EXIF-rotate and convert an image to RGB, or raise a one-line :class:`UserError`."""
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"file not found: {path}")
-    if path.is_dir():
-        raise UserError(f"{path} is a folder, not an image")
+    check_regular_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
+            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
             with Image.open(path) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise UserError(
-                        f"{path}: {image.width}×{image.height} px is over the {MAX_PIXELS // 1_000_000} MP safety "
-                        "limit (decompression-bomb guard); downscale it first"
-                    )
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 rgb = _to_rgb(image)
-    except UserError:
-        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError(
-            f"{path}: image is over the {MAX_PIXELS // 1_000_000} MP safety limit (decompression-bomb guard); "
+            f"{path}: image is over the {MAX_PIXELS / 1e6:.1f} MP safety limit (decompression-bomb guard); "
             "downscale it first"
         ) from None
     except UnidentifiedImageError:
@@ -78,6 +69,23 @@ def load_pil(path: str | Path) -> Image.Image:
     if min(rgb.size) < MIN_SIDE:
         raise UserError(f"{path}: image is {rgb.width}×{rgb.height} px; need at least {MIN_SIDE} px on each side")
     return rgb
+
+
+def check_regular_file(path: Path) -> None:
+    """A one-line :class:`UserError` unless ``path`` is an existing regular file (or a link to one).
+
+    Reading a FIFO blocks until something writes to it, and a device never ends: both would hang.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise UserError(f"file not found: {path}") from None
+    except (OSError, ValueError) as err:  # e.g. a name longer than the file system allows
+        raise UserError(f"{path}: cannot open ({getattr(err, 'strerror', None) or err})") from None
+    if stat.S_ISDIR(mode):
+        raise UserError(f"{path} is a folder, not an image")
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{path} is not a regular file (a FIFO, socket or device); give an image file")
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
@@ -120,15 +128,21 @@ def tensor_to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(array, "RGB")
 
 
-def check_writable(path: Path, force: bool) -> None:
-    """Fail early, before minutes of work, when ``path`` cannot or must not be written."""
+def check_writable(path: Path, force: bool, create_folder: bool = False) -> None:
+    """Fail early, before minutes of work, when ``path`` cannot or must not be written.
+
+    ``create_folder``: the caller makes the missing folders when it writes (not before, so a refused
+    run leaves no empty folder); then the nearest existing one must be writable.
+    """
     if path.suffix.lower() not in WRITE_FORMATS:
         raise UserError(f"{path}: unknown output format; end the name with one of {', '.join(WRITE_FORMATS)}")
     if path.exists() and not force:
         raise UserError(f"{path} exists; pass --force to overwrite it or choose another -o")
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
+    while create_folder and not folder.exists() and folder != folder.parent:
+        folder = folder.parent
     if not folder.is_dir():
-        raise UserError(f"output folder does not exist: {folder}")
+        raise UserError(f"{folder} is a file, not a folder" if folder.exists() else f"output folder does not exist: {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UserError(f"output folder is not writable: {folder}")
 

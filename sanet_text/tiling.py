@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from tqdm import tqdm
 
 from .attention import Stats, channel_stats
 from .errors import UserError
@@ -113,12 +114,12 @@ def render_tiled(
     _, _, height, width = image.shape
     out = torch.zeros(1, 3, height, width, device=image.device)
     total = torch.zeros(1, 1, height, width, device=image.device)
-    for rows in tile_windows(height, tile):
-        row_weight = feather(rows, height).to(image.device)
-        for cols in tile_windows(width, tile):
-            weight = row_weight[:, None] * feather(cols, width).to(image.device)[None, :]
-            out[..., rows, cols] += weight * render(image[..., rows, cols], (rows, cols)).float()
-            total[..., rows, cols] += weight
+    windows = [(rows, cols) for rows in tile_windows(height, tile) for cols in tile_windows(width, tile)]
+    # A 6000×4000 image takes minutes on a CPU: show that it moves (on a terminal only, not in logs).
+    for rows, cols in tqdm(windows, desc="tiles", unit="tile", leave=False, disable=None, dynamic_ncols=True):
+        weight = feather(rows, height).to(image.device)[:, None] * feather(cols, width).to(image.device)[None, :]
+        out[..., rows, cols] += weight * render(image[..., rows, cols], (rows, cols)).float()
+        total[..., rows, cols] += weight
     return out.div_(total)  # in place: at 4096 px each full-size copy is 200 MB
 
 

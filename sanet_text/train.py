@@ -7,7 +7,9 @@ Stage "image" trains the attention modules and the decoder on (content, style im
 the SANet losses (content, style, identity). Stage "text" trains a mapper from prompt embeddings to
 style tokens (:mod:`sanet_text.mapper`) against the prompts' library exemplars and, optionally, CLIP.
 A run is resumable exactly: data order depends only on the step (see :mod:`sanet_text.data`) and
-checkpoints hold weights, optimizer and scheduler.
+checkpoints hold weights, optimizer, scheduler and grad scaler. Checkpoints are verified on load
+(:mod:`sanet_text.checkpoint`), and a run whose loss or weights stop being finite stops without
+saving them.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import time
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from tqdm import tqdm
 
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .atomic import atomic_path, write_text
+from .checkpoint import first_nonfinite, holds_checkpoints, latest_checkpoint, resume_point, save_checkpoint
 from .config import TrainConfig, load_train_config
+from .overrides import apply_overrides
 from .stages import MAPPER_PREFIX, build_stage
 from .errors import UserError, run_command
 from .imageio import save_image
@@ -52,9 +55,9 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
     accelerator = Accelerator(mixed_precision=config.mixed_precision, gradient_accumulation_steps=config.grad_accum,
                               log_with=tracker, project_dir=str(run_dir))
     set_seed(config.seed)
-    found = latest_checkpoint(run_dir)
-    if found and not resume:
+    if holds_checkpoints(run_dir) and not resume:
         raise UserError(f"{run_dir} already holds checkpoints; pass --resume to continue it or choose another --output-dir")
+    found = resume_point(run_dir) if resume else None
 
     model = build_model(config.model, weights=config.init_weights or "random")
     model.train()
@@ -64,13 +67,15 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
     optimizer = torch.optim.Adam(params, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
     start_step, state = 0, {"train_seconds": 0.0}
-    if found and resume:
-        weights, optim, state = load_checkpoint(found)
-        stage.load_trainable_state_dict(weights)
-        optimizer.load_state_dict(optim["optimizer"])
-        scheduler.load_state_dict(optim["scheduler"])
-        start_step = state["step"]
-        accelerator.print(f"resuming {run_dir} from step {start_step}")
+    if found:
+        stage.load_trainable_state_dict(found.weights)
+        optimizer.load_state_dict(found.optimizer["optimizer"])
+        scheduler.load_state_dict(found.optimizer["scheduler"])
+        if accelerator.scaler is not None and "scaler" in found.optimizer:
+            accelerator.scaler.load_state_dict(found.optimizer["scaler"])
+        start_step, state = found.step, found.state
+        skipped = f" ({'; '.join(found.skipped)})" if found.skipped else ""
+        accelerator.print(f"resuming {run_dir} from step {start_step}, {found.path.name}{skipped}")
 
     stage, optimizer = accelerator.prepare(stage, optimizer)
 
@@ -81,19 +86,37 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
 
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(_as_dict(config), indent=1), encoding="utf-8")
+        write_text(run_dir / "config.json", json.dumps(_as_dict(config), indent=1))
+        # Rows a killed run logged after its last checkpoint are logged again from there.
+        trim_metrics(run_dir / "metrics.csv", start_step)
     if tracker:
         accelerator.init_trackers("sanet-text")
 
     def checkpoint(step: int) -> None:
+        weights = accelerator.unwrap_model(stage).trainable_state_dict()
+        # Every process holds the same weights, so all stop here together instead of some waiting
+        # forever at the barrier below.
+        bad = first_nonfinite(weights)
+        if bad is not None:
+            raise UserError(f"training diverged: weight {bad} is not finite at step {step}; "
+                            f"{_not_saved(run_dir)}; lower the learning rate (--set lr=...) and --resume")
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             save_checkpoint(
-                run_dir, step, accelerator.unwrap_model(stage).trainable_state_dict(),
-                optimizer.state_dict(), scheduler.state_dict(),
+                run_dir, step, weights, optimizer.state_dict(), scheduler.state_dict(),
                 {**state, "config": _as_dict(config)}, keep=config.keep_checkpoints,
+                scaler=accelerator.scaler.state_dict() if accelerator.scaler is not None else None,
             )
         accelerator.wait_for_everyone()
+
+    # First step whose loss was NaN/inf, kept on the device so finding it costs no per-step sync.
+    diverged_at = torch.full((1,), config.steps + 1, device=accelerator.device)
+
+    def stop_if_diverged() -> None:
+        first = int(accelerator.gather(diverged_at).min())
+        if first <= config.steps:
+            raise UserError(f"training diverged: the loss is not finite (NaN or inf) at step {first}; "
+                            f"{_not_saved(run_dir)}; lower the learning rate (--set lr=...) and --resume")
 
     run_started = started = time.time()
     progress = tqdm(range(start_step, config.steps), initial=start_step, total=config.steps,
@@ -104,6 +127,8 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
             batch = {k: v.to(accelerator.device) for k, v in next(batches).items()}
             with accelerator.accumulate(stage):
                 total, terms, output = stage(**batch)
+                finite = torch.isfinite(total.detach())
+                diverged_at = torch.where(finite, diverged_at, diverged_at.clamp(max=step + 1))
                 accelerator.backward(total)
                 if accelerator.sync_gradients and config.grad_clip:
                     accelerator.clip_grad_norm_(params, config.grad_clip)
@@ -113,7 +138,16 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
         state["train_seconds"] = state.get("train_seconds", 0.0) + (time.time() - started)
         started = time.time()
         done = step + 1
-        if accelerator.is_main_process and (done % config.log_every == 0 or done == config.steps):
+        out_of_time = False
+        if max_minutes is not None:
+            # Every process must agree, or one would wait forever at the checkpoint barrier.
+            late = torch.tensor(float((time.time() - run_started) / 60 > max_minutes), device=accelerator.device)
+            out_of_time = bool(accelerator.reduce(late, "sum") > 0)
+        log_now = done % config.log_every == 0 or done == config.steps
+        save_now = done % config.checkpoint_every == 0 or done == config.steps or out_of_time
+        if log_now or save_now:
+            stop_if_diverged()
+        if accelerator.is_main_process and log_now:
             row = {"step": done, "lr": scheduler.get_last_lr()[0], "loss": float(total.detach()),
                    **{k: float(v.detach()) for k, v in terms.items()}, "seconds": round(state["train_seconds"], 1)}
             progress.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in ("loss", *terms)})
@@ -123,18 +157,38 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
             (run_dir / "samples").mkdir(exist_ok=True)
             save_image(accelerator.unwrap_model(stage).preview(batch, output.detach()),
                        run_dir / "samples" / f"step_{done:07d}.png", force=True)
-        out_of_time = False
-        if max_minutes is not None:
-            # Every process must agree, or one would wait forever at the checkpoint barrier.
-            late = torch.tensor(float((time.time() - run_started) / 60 > max_minutes), device=accelerator.device)
-            out_of_time = bool(accelerator.reduce(late, "sum") > 0)
-        if done % config.checkpoint_every == 0 or done == config.steps or out_of_time:
+        if save_now:
             checkpoint(done)
         if out_of_time:
             accelerator.print(f"stopping after {max_minutes} minutes at step {done}; --resume continues")
             break
     accelerator.end_training()
     return run_dir
+
+
+def _not_saved(run_dir: Path) -> str:
+    """What a diverged run leaves behind, for its error message."""
+    last = latest_checkpoint(run_dir)
+    return f"stopped without saving it; the last good checkpoint is {last}" if last else "stopped without saving it"
+
+
+def trim_metrics(path: Path, step: int) -> None:
+    """Drop the rows of ``metrics.csv`` logged after ``step`` (the step a run starts or resumes from)."""
+    if not path.exists():
+        return
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # A row cut short by a kill has no valid step (or one past the checkpoint): dropped too.
+    kept = [row for row in rows if (row.get("step") or "").isdigit() and int(row["step"]) <= step]
+    if len(kept) == len(rows):
+        return
+    if not kept:
+        path.unlink()  # the first new row writes the header again
+        return
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
 
 
 def append_metrics(path: Path, row: dict[str, float]) -> None:
@@ -156,15 +210,14 @@ def _as_dict(config: TrainConfig) -> dict:
 def export_weights(run_dir: Path, out: Path, half: bool = True, mapper: bool = False) -> Path:
     """Ship a checkpoint's SANet weights (or, with ``mapper``, its text mapper's) as one safetensors
     file with training facts as metadata."""
-    ckpt = latest_checkpoint(run_dir)
+    ckpt = resume_point(run_dir)
     if ckpt is None:
         raise UserError(f"no checkpoint in {run_dir}")
-    weights = {k.removeprefix(MAPPER_PREFIX): v for k, v in load_file(ckpt / "weights.safetensors").items()
-               if k.startswith(MAPPER_PREFIX) == mapper}
+    weights = {k.removeprefix(MAPPER_PREFIX): v for k, v in ckpt.weights.items() if k.startswith(MAPPER_PREFIX) == mapper}
     if not weights:
-        raise UserError(f"{ckpt} holds no {'mapper' if mapper else 'SANet'} weights (a text-stage run trains the SANet "
-                        "only with train_sanet: true; export its mapper with --export-mapper)")
-    state = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
+        raise UserError(f"{ckpt.path} holds no {'mapper' if mapper else 'SANet'} weights (a text-stage run trains the "
+                        "SANet only with train_sanet: true; export its mapper with --export-mapper)")
+    state = ckpt.state
     if half:
         weights = {k: v.half() for k, v in weights.items()}
     meta = {"step": str(state["step"]), "train_seconds": f"{state.get('train_seconds', 0):.0f}",
@@ -179,17 +232,21 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="training config YAML (see configs/)")
     parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
-    parser.add_argument("--steps", type=int, help="override the config's total steps")
-    parser.add_argument("--output-dir", help="override the config's run folder")
+    parser.add_argument("--steps", type=int, help="override the config's total steps (same as --set steps=N)")
+    parser.add_argument("--output-dir", help="override the config's run folder (same as --set output_dir=DIR)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="assignments",
+                        help="override any config field, typed by the field: --set lr=3e-4 --set losses.style=5 "
+                             "--set clip.model=ViT-B-32 (repeatable; applied after --steps/--output-dir)")
     parser.add_argument("--max-minutes", type=float, help="checkpoint and stop after this many minutes")
     parser.add_argument("--export", metavar="OUT.safetensors", help="export the run's latest weights (fp16) and exit")
     parser.add_argument("--export-mapper", metavar="OUT.safetensors",
                         help="export a text-stage run's latest mapper weights (fp16) and exit")
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in {"steps": args.steps, "output_dir": args.output_dir}.items() if v is not None}
+    shortcuts = {"steps": args.steps, "output_dir": args.output_dir}
+    assignments = [f"{k}={v}" for k, v in shortcuts.items() if v is not None] + args.assignments
 
     def command() -> int:
-        config = load_train_config(args.config, overrides)
+        config = apply_overrides(load_train_config(args.config), assignments)
         if args.export or args.export_mapper:
             mapper = bool(args.export_mapper)
             print(export_weights(Path(config.output_dir), Path(args.export_mapper or args.export), mapper=mapper))

@@ -206,15 +206,6 @@ def test_unexpected_failure_is_one_line_with_a_debug_hint(files, run, monkeypatc
         run(files["content"], "--style", files["style"])
 
 
-def test_interrupt_exits_130(files, run, monkeypatch) -> None:
-    def interrupt(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(cli, "stylize", interrupt)
-    code, _, _ = run(files["content"], "--style", files["style"])
-    assert code == 130
-
-
 def test_prompt_style(files, run) -> None:
     code, out, err = run(files["content"], "Van Gogh starry night", "--size", 32)
     if importlib.util.find_spec("sanet_text.styles.text") is None:

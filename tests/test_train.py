@@ -3,47 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from sanet_text import losses as L
-from sanet_text.checkpoint import latest_checkpoint
-from sanet_text.config import load_train_config
+from sanet_text.checkpoint import checkpoint_folders, latest_checkpoint, resume_point
+from sanet_text.config import TrainConfig, load_train_config
 from sanet_text.errors import UserError
 from sanet_text.model import build_model
+from sanet_text.overrides import apply_overrides
 from sanet_text.stages import ImageStage
+from sanet_text.train import main as train_main
 from sanet_text.train import train
-from train_helpers import final_weights, write_run_config
-
-
-def _write_images(folder: Path, kind: str, n: int = 3) -> None:
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0 if kind == "content" else 1)
-    for i in range(n):
-        y, x = np.mgrid[0:48, 0:64]
-        if kind == "content":  # smooth gradients with a blob: photo-like structure
-            img = np.stack([x / 64, y / 48, ((x - 32) ** 2 + (y - 24) ** 2 < 150 + 50 * i) * 0.8], -1)
-        else:  # saturated stripes: strong, easy-to-measure style statistics
-            img = np.stack([(np.sin(x / (2 + i)) > 0) * 1.0, rng.random((48, 64)) * 0.3, (np.cos(y / 3) > 0) * 0.9], -1)
-        Image.fromarray((img * 255).astype(np.uint8)).save(folder / f"{kind}_{i}.png")
-
-
-@pytest.fixture
-def train_config(tmp_path: Path):
-    _write_images(tmp_path / "content", "content")
-    _write_images(tmp_path / "style" / "nested", "style")
-
-    def make(name: str, **overrides):
-        return write_run_config(Path("configs/train_tiny.yaml"), tmp_path, name, content_dirs=[str(tmp_path / "content")],
-                                style_dirs=[str(tmp_path / "style")], **overrides)
-
-    return make
+from train_helpers import final_weights, train_config  # noqa: F401 (a fixture)
 
 
 def test_directional_loss_is_0_aligned_and_2_opposite() -> None:
@@ -97,15 +74,6 @@ def test_interrupted_run_resumes_to_identical_state(train_config) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_half_written_checkpoint_is_ignored(train_config) -> None:
-    config = load_train_config(train_config("partial"))
-    run = train(config, max_minutes=0)
-    (run / "checkpoints" / ".step_0000002.tmp").mkdir()  # what a kill during a save leaves behind
-    assert latest_checkpoint(run).name == "step_0000001"
-    train(config, resume=True)
-    assert latest_checkpoint(run).name == "step_0000006"
-
-
 def _launch(config: Path, *extra: str) -> None:
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
@@ -121,4 +89,65 @@ def test_two_process_accelerate_run_resumes_exactly(train_config) -> None:
     _launch(interrupted, "--resume")
     a = final_weights(Path(load_train_config(straight).output_dir))
     b = final_weights(Path(load_train_config(interrupted).output_dir))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_set_overrides_any_field_typed_by_the_dataclass() -> None:
+    config = apply_overrides(TrainConfig(), [
+        "steps=7", "lr=3e-4", "train_sanet=yes", "mixed_precision=no", "content_dirs=a,b",
+        "losses.style=5", "clip.model=ViT-B-32", "clip.config={embed_dim: 8}", "clip.templates=",
+    ])
+    assert (config.steps, config.lr, config.train_sanet, config.mixed_precision) == (7, 3e-4, True, "no")
+    assert config.content_dirs == ("a", "b") and config.losses.style == 5.0 and config.losses.content == 1.0
+    assert config.clip.model == "ViT-B-32" and config.clip.config == {"embed_dim": 8} and config.clip.templates == ()
+
+
+@pytest.mark.parametrize("assignment, expected", [
+    ("stepz=3", "unknown key 'stepz'"),
+    ("losses.styel=3", "unknown key 'styel'"),
+    ("steps=1.5", "whole number"),
+    ("lr=nan", "finite"),
+    ("train_sanet=maybe", "true or false"),
+    ("losses=3", "is a group"),
+    ("steps.x=3", "no keys of its own"),
+    ("steps", "key=value"),
+    ("clip.config=[1, 2]", "mapping"),
+])
+def test_set_rejects_bad_keys_and_values_in_one_line(train_config, capsys, assignment, expected) -> None:
+    assert train_main(["--config", str(train_config("bad")), "--set", assignment]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and expected in err[0] and assignment in err[0]
+
+
+def test_set_and_shortcuts_reach_the_run(train_config, tmp_path) -> None:
+    out = tmp_path / "elsewhere"
+    assert train_main(["--config", str(train_config("set")), "--steps", "2", "--output-dir", str(out),
+                       "--set", "losses.style=4", "--set", "checkpoint_every=1"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["steps"] == 2 and saved["losses"]["style"] == 4 and saved["checkpoint_every"] == 1
+    assert [p.name for p in checkpoint_folders(out)] == ["step_0000001", "step_0000002"]
+
+
+def test_grad_scaler_state_is_checkpointed_and_restored(train_config, monkeypatch) -> None:
+    """fp16 runs have a GradScaler only on GPUs; a CPU scaler injected into accelerate stands in for it.
+
+    It doubles its scale every step, and clipping sees scaled gradients here, so a resume that
+    forgot the scale would end with another scale and other weights.
+    """
+    from accelerate import Accelerator
+
+    real_init = Accelerator.__init__
+
+    def with_scaler(self, *args, **kwargs) -> None:
+        real_init(self, *args, **kwargs)
+        self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**4, growth_interval=1)
+
+    monkeypatch.setattr(Accelerator, "__init__", with_scaler)
+    straight = train(load_train_config(train_config("straight")))
+    interrupted = load_train_config(train_config("interrupted"))
+    train(interrupted, max_minutes=0)
+    resumed = train(interrupted, resume=True)
+    scales = [resume_point(run).optimizer["scaler"]["scale"] for run in (straight, resumed)]
+    assert scales == [2.0**10, 2.0**10]
+    a, b = final_weights(straight), final_weights(resumed)
     assert all(torch.equal(a[k], b[k]) for k in a)
