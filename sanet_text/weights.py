@@ -75,7 +75,7 @@ def _spec(name: str) -> WeightSpec:
     return specs[name]
 
 
-def _installed_file(spec: WeightSpec) -> Path | None:
+def installed_file(spec: WeightSpec) -> Path | None:
     if not spec.installed:
         return None
     found = importlib.util.find_spec(spec.installed["package"])
@@ -121,7 +121,7 @@ def resolve_vgg(explicit: str | Path | None = None) -> dict[str, torch.Tensor]:
     cached = cache_dir() / str(spec.cache_file)
     if cached.is_file():
         return load_file(cached)
-    installed = _installed_file(spec)
+    installed = installed_file(spec)
     if installed is not None:
         state = vgg_state_from_file(installed)
         save_safetensors(state, cached, {"source": str(installed)})
