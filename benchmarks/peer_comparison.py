@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -23,10 +22,9 @@ from sanet_text.baselines import GatysConfig, GatysMethod, MagentaMethod, SanetM
 from sanet_text.baselines import magenta_model_dir
 from sanet_text.eval import evaluate, mean_rows
 from sanet_text.imageio import load_image, resize_to
-from sanet_text.model import build_model
-from sanet_text.styles.text_encoders import prompts_dir
+from sanet_text.paths import EXAMPLES_DIR, prompts_dir
+from sanet_text.stylizer import Stylizer
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "sanet_text" / "assets" / "examples"
 STYLE_PICTURE = "starry_night.jpg"
 EXEMPLAR_STYLES = ("watercolor", "cubism", "ukiyo_e", "pointillism")
 NAMES = {"sanet": "sanet-text", "magenta": "Magenta (ONNX)", "gatys": "Gatys"}
@@ -52,14 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    model = build_model(args.config, args.weights)
-    contents = [(p.name, resize_to(load_image(p), args.size)) for p in sorted(EXAMPLES.glob("*.jpg"))
+    stylizer = Stylizer.from_pretrained(args.weights, config=args.config, device="cpu")
+    model = stylizer.model
+    contents = [(p.name, resize_to(load_image(p), args.size)) for p in sorted(EXAMPLES_DIR.glob("*.jpg"))
                 if p.name != STYLE_PICTURE]
-    style_paths = [EXAMPLES / STYLE_PICTURE] + [prompts_dir() / "exemplars" / s / "1.jpg" for s in EXEMPLAR_STYLES]
-    styles = [image_eval_style(p, model, args.size) for p in style_paths]
+    style_paths = [EXAMPLES_DIR / STYLE_PICTURE] + [prompts_dir() / "exemplars" / s / "1.jpg" for s in EXEMPLAR_STYLES]
+    styles = [image_eval_style(p, stylizer, args.size) for p in style_paths]
     for style, name in zip(styles[1:], EXEMPLAR_STYLES):
         style.label = f"{name}/1.jpg"
-    methods = [SanetMethod(model)] + ([MagentaMethod()] if magenta_model_dir() is not None else [])
+    methods = [SanetMethod(stylizer)] + ([MagentaMethod()] if magenta_model_dir() is not None else [])
     rows = [row for row, _ in evaluate(model, contents, styles, methods)]
 
     # Gatys on pair i = (content i, style i mod n): several contents and styles, each pair once.

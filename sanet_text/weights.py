@@ -19,9 +19,8 @@ from safetensors.torch import load_file, save_file
 from .atomic import atomic_path
 from .config import find_config, load_yaml
 from .errors import UserError
+from .paths import SHIPPED_DIR
 
-# Named "pretrained", not "weights", so the folder cannot shadow this module.
-SHIPPED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,14 +17,6 @@ import torch
 from ..errors import UserError
 
 DEFAULT_TEMPLATES = ("{}",)
-
-
-def prompts_dir() -> Path:
-    """The packaged ``sanet_text.prompts`` data folder, or the repository's ``prompts/`` when not installed."""
-    try:
-        return Path(str(resources.files("sanet_text.prompts")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2] / "prompts"
 
 
 class TextEncoder:
