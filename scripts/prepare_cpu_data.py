@@ -5,7 +5,7 @@
 data/content: colour photos from scikit-image (CC0 / public domain), scikit-learn (CC BY 2.0) and
 OpenCV's sample data (Debian ``opencv-doc``; Apache-2.0/BSD). data/styles/starry_night: Van Gogh,
 public domain (from opencv-doc). data/styles/textures: scikit-image brick/grass/gravel (CC0).
-data/styles_synth: 12 media x 30 generated exemplars (``prompts/make_exemplars.py``).
+data/styles_synth: 12 media x 30 generated exemplars (``scripts/make_exemplars.py``) from data/content.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ def main() -> None:
     for source, folder in plan:
         (args.out / folder).mkdir(parents=True, exist_ok=True)
         shutil.copy(source, args.out / folder / source.name)
-    maker = Path(__file__).resolve().parents[1] / "prompts" / "make_exemplars.py"
-    subprocess.run([sys.executable, str(maker), "--train-dir", str(args.out / "styles_synth"), "--per-style", "30"],
-                   check=True)
+    maker = Path(__file__).resolve().parent / "make_exemplars.py"
+    subprocess.run([sys.executable, str(maker), "--train-dir", str(args.out / "styles_synth"), "--per-style", "30",
+                    "--photos", str(args.out / "content")], check=True)
 
 
 if __name__ == "__main__":
