@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from .errors import UserError
+from .errors import UserError, first_line
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -80,7 +80,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as err:
-        raise UserError(f"cannot read config {path}: {err}".splitlines()[0]) from None
+        raise UserError(f"cannot read config {path}: {first_line(err)}") from None
     if not isinstance(data, dict):
         raise UserError(f"config {path} must hold a mapping of keys to values")
     return data

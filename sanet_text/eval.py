@@ -80,13 +80,13 @@ def training_clips(weights: str | None, config_name: str, train_config: str | No
         if clip.model:
             found[f"{clip.model}:{clip.pretrained}"] = train_config
     from .config import load_model_config
-    from .weights import resolve_sanet
+    from .weights import resolve_weights
 
     name = weights or load_model_config(config_name).weights
     if name != "random":
         from safetensors import safe_open
 
-        path = resolve_sanet(name)
+        path = resolve_weights(name)
         with safe_open(str(path), framework="pt") as handle:
             clip = json.loads((handle.metadata() or {}).get("config", "{}")).get("clip") or {}
         if clip.get("model"):

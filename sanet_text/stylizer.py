@@ -35,7 +35,7 @@ from .styles.diffusion import DiffusionSettings, diffusion_style, load_pipeline
 from .styles.image import style_from_image
 from .styles.library import LibraryStyle, StyleLibrary, load_library
 from .styles.text import ExemplarFeatures, exemplar_features, text_style
-from .weights import resolve_sanet
+from .weights import resolve_weights
 
 TEXT_SOURCES = ("library", "mapper", "diffusion")
 # An in-memory picture: PIL, (H, W, 3) uint8 or [0, 1] float array, or (3, H, W) / (1, 3, H, W) tensor in [0, 1].
@@ -116,7 +116,7 @@ def mapper_unavailable(config: str | Path | MapperConfig = "mapper_base", weight
         mapper_config = config if isinstance(config, MapperConfig) else load_mapper_config(config)
         name = weights or mapper_config.weights
         if str(name) != "random":
-            resolve_sanet(name)
+            resolve_weights(name)
     except UserError as err:
         return str(err)
     return None

@@ -14,13 +14,9 @@ from sanet_text.cli import main
 
 
 @pytest.fixture
-def files(tmp_path, write_image, monkeypatch) -> dict[str, Path]:
+def files(tmp_path, photo_and_styles, monkeypatch) -> dict[str, Path]:
     monkeypatch.chdir(tmp_path)  # default outputs land in the current folder
-    return {
-        "content": write_image("photo.png", 67, 45, seed=1),
-        "style": write_image("paint.png", 50, 38, seed=2),
-        "style2": write_image("other.png", 41, 53, seed=3),
-    }
+    return photo_and_styles
 
 
 @pytest.fixture

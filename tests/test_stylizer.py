@@ -27,12 +27,8 @@ def private_cache(tmp_path, monkeypatch) -> None:
 
 
 @pytest.fixture
-def files(write_image) -> dict[str, Path]:
-    return {
-        "content": write_image("photo.png", 67, 45, seed=1),
-        "style": write_image("paint.png", 50, 38, seed=2),
-        "style2": write_image("other.png", 41, 53, seed=3),
-    }
+def files(photo_and_styles) -> dict[str, Path]:
+    return photo_and_styles
 
 
 @pytest.fixture
