@@ -22,7 +22,7 @@ from .errors import UserError, first_line
 from .weights import hub_reachable
 
 SOURCE_TEXT = "a photo"
-OFFLINE_ADVICE = ("offline, train with configs/train_text_cpu.yaml (exemplar losses only) and match prompts "
+OFFLINE_ADVICE = ("offline, train with configs/train/text_cpu.yaml (exemplar losses only) and match prompts "
                   "with the minilm text encoder")
 # Crop distortions, in the spirit of CLIPstyler's RandomPerspective + RandomResizedCrop: mild enough
 # that a crop still shows what it shows, strong enough that the loss cannot be met by one pixel grid.

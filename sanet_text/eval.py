@@ -262,8 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CLIPstyler optimisation steps per image")
     parser.add_argument("--clip-model", default=DEFAULT_CLIP, metavar="MODEL:PRETRAINED",
                         help=f"CLIP for scoring (default {DEFAULT_CLIP}); must differ from training's; 'none' skips")
-    parser.add_argument("--train-config", default="train_text_clip", metavar="YAML",
-                        help="training config whose CLIP scoring must not use (default train_text_clip, the "
+    parser.add_argument("--train-config", default="text_clip", metavar="YAML",
+                        help="training config whose CLIP scoring must not use (default text_clip, the "
                              "CLIP-guided recipe; 'none' skips); the weights' own training facts are checked too")
     parser.add_argument("--size", type=pixel_size, default=512, help="longer side of contents (default 512)")
     parser.add_argument("--style-size", type=pixel_size, default=512, help="longer side of styles (default 512)")

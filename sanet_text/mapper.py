@@ -100,8 +100,8 @@ def load_mapper_weights(mapper: TextMapper, name_or_path: str | Path) -> None:
     load_strict(mapper, state, f"mapper weights {path}", f"mapper config {mapper.config.name!r}")
 
 
-def build_mapper(config: MapperConfig | str | Path = "mapper_base", weights: str | Path | None = None) -> TextMapper:
-    """A mapper from a config (object, name in ``configs/`` or YAML path) with its weights loaded."""
+def build_mapper(config: MapperConfig | str | Path = "base", weights: str | Path | None = None) -> TextMapper:
+    """A mapper from a config (object, name in ``configs/mapper/`` or YAML path) with its weights loaded."""
     if not isinstance(config, MapperConfig):
         config = load_mapper_config(config)
     with torch.random.fork_rng(devices=[]):

@@ -110,7 +110,7 @@ def resolve_device(name: str | torch.device) -> torch.device:
         raise UserError(f"unknown device {name!r}; use cpu, cuda or auto") from None
 
 
-def mapper_unavailable(config: str | Path | MapperConfig = "mapper_base", weights: str | Path | None = None) -> str | None:
+def mapper_unavailable(config: str | Path | MapperConfig = "base", weights: str | Path | None = None) -> str | None:
     """Why the text mapper cannot be used here (its config or weights are missing), or None when it can."""
     try:
         mapper_config = config if isinstance(config, MapperConfig) else load_mapper_config(config)
@@ -213,7 +213,7 @@ class Stylizer:
         precision: str = "fp32",
         source: str = "library",
         text_encoder: str = "minilm",
-        mapper: str | Path | MapperConfig = "mapper_base",
+        mapper: str | Path | MapperConfig = "base",
         mapper_weights: str | Path | None = None,
         diffusion: DiffusionSettings = DiffusionSettings(),
         style_size: int = 512,
@@ -254,7 +254,7 @@ class Stylizer:
         compile: bool = False,
         **options: Any,
     ) -> Stylizer:
-        """A Stylizer for the SANet of ``config`` (a name in ``configs/``, a YAML path, or a ModelConfig).
+        """A Stylizer for the SANet of ``config`` (a name in ``configs/model/``, a YAML path, or a ModelConfig).
 
         ``weights``: SANet weights, a ``.safetensors`` file or a registry name (default: the config's,
         i.e. the shipped model); ``vgg_weights`` the same for the encoder. ``precision``: fp32, bf16

@@ -17,9 +17,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path
-from .config import find_config, load_yaml
+from .config import load_yaml
 from .errors import UserError, first_line
-from .paths import SHIPPED_DIR
+from .paths import SHIPPED_DIR, configs_dir
 
 
 
@@ -37,7 +37,7 @@ class WeightSpec:
 
 
 def registry() -> dict[str, WeightSpec]:
-    return {name: WeightSpec(name=name, **entry) for name, entry in load_yaml(find_config("weights")).items()}
+    return {name: WeightSpec(name=name, **entry) for name, entry in load_yaml(configs_dir() / "weights.yaml").items()}
 
 
 def cache_dir() -> Path:

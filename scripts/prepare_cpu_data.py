@@ -1,4 +1,4 @@
-"""Assemble the training folders of ``configs/train_cpu.yaml`` from what the registries provide.
+"""Assemble the training folders of ``configs/train/cpu.yaml`` from what the registries provide.
 
     python scripts/prepare_cpu_data.py --opencv-doc ../shared/data/opencv-doc --out data
 

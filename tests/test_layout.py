@@ -1,11 +1,19 @@
-"""The package's shape: no import cycles, inference imports no benchmark code, only runtime code ships."""
+"""The package's shape: no import cycles, inference imports no benchmark code, configs by kind with only their own keys."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from sanet_text.config import (MapperConfig, ModelConfig, config_names, load_mapper_config, load_model_config,
+                               load_train_config, load_yaml)
+from sanet_text.errors import UserError
+from sanet_text.paths import configs_dir
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sanet_text"
 
@@ -64,3 +72,30 @@ def test_inference_imports_no_benchmark_or_command_line_code() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("kind", "load", "cls"), [("model", load_model_config, ModelConfig),
+                                                   ("mapper", load_mapper_config, MapperConfig)])
+def test_configs_load_by_name_and_list_only_what_differs_from_the_defaults(kind, load, cls) -> None:
+    names = config_names(kind)
+    assert "base" in names and "tiny" in names
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    for name in names:
+        config = load(name)
+        assert config.name == name  # named after its file
+        written = load_yaml(configs_dir() / kind / f"{name}.yaml")
+        same = [key for key, value in written.items() if getattr(config, key) == defaults[key]]
+        assert not same, f"{kind}/{name}.yaml repeats defaults: {same}"
+
+
+def test_training_configs_load_by_name_and_name_real_models() -> None:
+    for name in config_names("train"):
+        config = load_train_config(name)
+        load_model_config(config.model)
+        if config.stage == "text":
+            load_mapper_config(config.mapper)
+
+
+def test_an_unknown_config_name_lists_the_known_ones() -> None:
+    with pytest.raises(UserError, match=r"no model config named 'tiyn'.*base, tiny"):
+        load_model_config("tiyn")

@@ -106,7 +106,7 @@ def test_results_are_what_the_cli_writes(tiny_weights, files, tmp_path) -> None:
 
 
 def test_output_says_what_the_styles_became_and_how_long_it_took(tiny_model, files) -> None:
-    stylizer = Stylizer(tiny_model, style_size=64, mapper="mapper_tiny")
+    stylizer = Stylizer(tiny_model, style_size=64, mapper="tiny")
     out = stylizer(files["content"], [files["style"], "watercolor", Prompt("ink wash", source="mapper")],
                    mix=[2, 1, 1])
     styles = out.description.split(" + ")

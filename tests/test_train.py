@@ -40,7 +40,7 @@ def train_config(tmp_path: Path):
     _write_images(tmp_path / "style" / "nested", "style")
 
     def make(name: str, **overrides):
-        return write_run_config(Path("configs/train_tiny.yaml"), tmp_path, name, content_dirs=[str(tmp_path / "content")],
+        return write_run_config(Path("configs/train/tiny.yaml"), tmp_path, name, content_dirs=[str(tmp_path / "content")],
                                 style_dirs=[str(tmp_path / "style")], **overrides)
 
     return make
