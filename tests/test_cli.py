@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from sanet_text.cli import main
+from sanet_text.cli import build_parser, main
+from sanet_text.errors import UserError
 
 
 @pytest.fixture
@@ -169,12 +170,14 @@ BAD_INPUTS = {
     "cuda without cuda": lambda f, odd: [f["content"], "--style", f["style"], "--device", "cuda"],
     "mix with masks": lambda f, odd: [f["content"], "--style", f["style"], "--mix", "1", "--mask", f["style"]],
     "attention of a prompt": lambda f, odd: [f["content"], "waves", "--save-attention"],
+    "mapper without weights": lambda f, odd: [f["content"], "waves", "--source", "mapper"],
 }
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_input_is_one_line_and_exit_2(files, run, write_odd, monkeypatch, case) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)
     code, out, err = run(*BAD_INPUTS[case](files, write_odd))
     assert_one_line_error(code, err)
     assert not out and not list(Path(".").glob("*_*.png"))
@@ -213,3 +216,17 @@ def test_prompt_style(files, run) -> None:
     code, out, err = run(files["content"], "Van Gogh starry night", "--size", 32)
     assert code == 0, err
     assert Path("photo_van-gogh-starry-night.png").is_file() and "Van Gogh starry night" in out[0]
+
+
+def test_source_mapper_is_offered_only_when_a_mapper_resolves(tmp_path, monkeypatch) -> None:
+    def sources() -> list[str]:
+        action = next(a for a in build_parser()._actions if a.dest == "source")
+        return list(action.choices)
+
+    monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)
+    assert sources() == ["library", "diffusion"]
+    with pytest.raises(UserError, match="mapper is not available: .*SANET_TEXT_MAPPER"):
+        build_parser().parse_args(["photo.png", "waves", "--source", "mapper"])
+    (tmp_path / "mapper.safetensors").write_bytes(b"trained elsewhere")
+    monkeypatch.setenv("SANET_TEXT_MAPPER", str(tmp_path / "mapper.safetensors"))
+    assert sources() == ["library", "mapper", "diffusion"]
