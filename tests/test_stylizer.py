@@ -78,7 +78,7 @@ def test_pictures_in_memory_give_what_their_files_give(tiny_model, files) -> Non
     reference = stylizer(files["content"], [files["style"]]).image
     with Image.open(files["content"]) as content, Image.open(files["style"]) as style:
         content, style = content.convert("RGB"), style.convert("RGB")
-    pixels = np.asarray(content)
+    pixels = np.array(content)
     for picture in (content, pixels, torch.from_numpy(pixels).permute(2, 0, 1), load_image(files["content"])[None]):
         assert torch.equal(stylizer(picture, [style]).image, reference)
 
