@@ -13,7 +13,6 @@ Not thread-safe: serve one call at a time (a web queue of one, a frame loop).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.util
 import time
 from collections import OrderedDict
@@ -21,15 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Hashable, Sequence, Union
 
-import numpy as np
 import torch
 from PIL import Image
 
 from .config import MapperConfig, ModelConfig, load_mapper_config, load_model_config
 from .errors import UserError
 from .export import PRECISIONS, InferenceOptions, autocast, prepare
-from .imageio import MIN_SIDE, load_image, load_mask, load_pil, pil_to_tensor, resize_to, tensor_to_pil
+from .imageio import load_image, load_pil, resize_to, tensor_to_pil
 from .model import SANet, build_model
+from .pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_key
 from .pipeline import AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
 from .styles.base import StyleGroup, check_prompt
 from .styles.diffusion import DiffusionSettings, diffusion_style, diffusion_unavailable, load_pipeline
@@ -39,8 +38,6 @@ from .styles.text import ExemplarFeatures, exemplar_features, text_style
 from .weights import resolve_weights
 
 TEXT_SOURCES = ("library", "mapper", "diffusion")
-# An in-memory picture: PIL, (H, W, 3) uint8 or [0, 1] float array, or (3, H, W) / (1, 3, H, W) tensor in [0, 1].
-Picture = Union[Image.Image, np.ndarray, torch.Tensor]
 # A content image: a file or a picture.
 ImageInput = Union[str, Path, Picture]
 
@@ -55,8 +52,6 @@ class Prompt:
 
 # A style: words (``str`` or :class:`Prompt`), an image (``Path`` or a picture), or one prepared earlier.
 StyleInput = Union[str, Prompt, Path, Picture, PreparedStyle]
-# A mask: a file or a picture, white = where its style goes.
-MaskInput = Union[str, Path, Picture]
 
 
 @dataclass(eq=False)
@@ -150,48 +145,6 @@ class _LRU:
         while len(self.entries) > self.size:
             self.entries.popitem(last=False)
         return value
-
-
-def picture_tensor(picture: Picture) -> torch.Tensor:
-    """An in-memory picture as an RGB float tensor (3, H, W) in [0, 1]; odd shapes are UserErrors."""
-    if isinstance(picture, Image.Image):
-        tensor = pil_to_tensor(picture.convert("RGB"))
-    elif isinstance(picture, np.ndarray):
-        if picture.ndim != 3 or picture.shape[-1] != 3:
-            raise UserError(f"a picture array must be (height, width, 3) RGB, got shape {picture.shape}")
-        scale = 255.0 if picture.dtype == np.uint8 else 1.0
-        tensor = torch.from_numpy(np.ascontiguousarray(picture, dtype=np.float32) / scale).permute(2, 0, 1)
-    elif isinstance(picture, torch.Tensor):
-        tensor = picture[0] if picture.dim() == 4 and picture.shape[0] == 1 else picture
-        if tensor.dim() != 3 or tensor.shape[0] != 3:
-            raise UserError(f"a picture tensor must be (3, H, W) or (1, 3, H, W), got {tuple(picture.shape)}")
-        tensor = tensor.float() / 255 if tensor.dtype == torch.uint8 else tensor.float()
-    else:
-        raise UserError(f"not a picture: {type(picture).__name__} (give a file path, PIL image, array or tensor)")
-    if min(tensor.shape[-2:]) < MIN_SIDE:
-        raise UserError(f"picture is {tensor.shape[-1]}×{tensor.shape[-2]} px; need at least {MIN_SIDE} px on each side")
-    return tensor
-
-
-def mask_tensor(mask: MaskInput, size: tuple[int, int]) -> torch.Tensor:
-    """A mask as (1, H, W) in [0, 1]: files are read at ``size``; grey or RGB pictures give their first channel."""
-    if isinstance(mask, (str, Path)):
-        return load_mask(mask, size)
-    if isinstance(mask, Image.Image):
-        return pil_to_tensor(mask.convert("L").convert("RGB"))[:1]
-    if isinstance(mask, np.ndarray):
-        scale = 255.0 if mask.dtype == np.uint8 else 1.0
-        mask = torch.from_numpy(np.asarray(mask, dtype=np.float32) / scale)
-        mask = mask.permute(2, 0, 1) if mask.dim() == 3 else mask
-    if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3, 4):
-        raise UserError(f"a mask must be a file, a PIL image, an (H, W) array or a tensor, got {type(mask).__name__}")
-    return mask.float().reshape(-1, *mask.shape[-2:])[:1]
-
-
-def _pixels_key(tensor: torch.Tensor) -> tuple:
-    """A cache key from a picture's pixels: equal pictures share their encoding, whatever object holds them."""
-    data = tensor.detach().float().cpu().contiguous().numpy().tobytes()
-    return ("pixels", tuple(tensor.shape), hashlib.sha1(data).hexdigest())
 
 
 class Stylizer:
@@ -398,7 +351,7 @@ class Stylizer:
             return self._styles.get((*key, size), lambda: self._encode(
                 lambda: style_from_image(resize_to(load_image(style), size), self.model, style.name)))
         picture = picture_tensor(style)
-        return self._styles.get((*_pixels_key(picture), size), lambda: self._encode(
+        return self._styles.get((*pixels_key(picture), size), lambda: self._encode(
             lambda: style_from_image(resize_to(picture, size), self.model, "style image")))
 
     def _encode(self, group: Callable[[], StyleGroup]) -> PreparedStyle:

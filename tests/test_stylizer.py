@@ -105,6 +105,8 @@ def test_results_are_what_the_cli_writes(tiny_weights, files, tmp_path) -> None:
     out = stylizer(files["content"], [files["style"]], alpha=0.7, preserve_color=True, masks=[tmp_path / "mask.png"])
     with Image.open(written) as picture:
         assert np.array_equal(np.asarray(out.pil()), np.asarray(picture.convert("RGB")))
+    in_memory = stylizer(files["content"], [files["style"]], alpha=0.7, preserve_color=True, masks=[mask])
+    assert torch.equal(in_memory.image, out.image)  # a mask array is the mask file
 
 
 def test_output_says_what_the_styles_became_and_how_long_it_took(tiny_model, files) -> None:
