@@ -27,6 +27,7 @@ from .config import MapperConfig, ModelConfig, load_mapper_config, load_model_co
 from .errors import UserError
 from .export import PRECISIONS, InferenceOptions, autocast, prepare
 from .imageio import load_image, load_pil, resize_to, tensor_to_pil
+from .mapper import TextMapper, build_mapper
 from .model import SANet, build_model
 from .pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_key
 from .pipeline import AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
@@ -34,7 +35,9 @@ from .styles.base import StyleGroup, check_prompt
 from .styles.diffusion import DiffusionSettings, diffusion_style, diffusion_unavailable, load_pipeline
 from .styles.image import style_from_image
 from .styles.library import LibraryStyle, StyleLibrary, load_library
+from .styles.mapper_style import mapper_style
 from .styles.text import ExemplarFeatures, exemplar_features, text_style
+from .styles.text_encoders import TextEncoder, build_text_encoder
 from .weights import resolve_weights
 
 TEXT_SOURCES = ("library", "mapper", "diffusion")
@@ -193,7 +196,7 @@ class Stylizer:
         self.style_size = style_size
         self._styles = _LRU(cache_size)
         self._exemplars = _LRU(cache_size)
-        self._mapper: tuple[Any, Any] | None = None
+        self._mapper: tuple[TextMapper, TextEncoder] | None = None
         self._pipelines: dict[str, Any] = {}
 
     @classmethod
@@ -218,8 +221,6 @@ class Stylizer:
         """
         model_config = config if isinstance(config, ModelConfig) else load_model_config(config)
         where = resolve_device(device)
-        if precision not in PRECISIONS:
-            raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
 
         def build() -> SANet:
             model = build_model(model_config, weights, vgg_weights, where)
@@ -246,15 +247,10 @@ class Stylizer:
         """The style library with its sentence encoder (shared by every Stylizer of this process)."""
         return load_library(self.text_encoder)
 
-    def mapper(self) -> tuple[Any, Any]:
+    def mapper(self) -> tuple[TextMapper, TextEncoder]:
         """The text mapper on this device and the text encoder it was trained with."""
         if self._mapper is None:
-            why = mapper_unavailable(self.mapper_config, self.mapper_weights)
-            if why is not None:
-                raise UserError(f"--source mapper is not available: {why}")
-            from .mapper import build_mapper
-            from .styles.text_encoders import build_text_encoder
-
+            self._check_mapper()
             mapper = build_mapper(self.mapper_config, self.mapper_weights).to(self.device)
             self._mapper = (mapper, build_text_encoder(mapper.config.text_encoder))
         return self._mapper
@@ -272,6 +268,11 @@ class Stylizer:
             "diffusion": diffusion_unavailable(self.diffusion.model),
         }
         return {source: why for source, why in reasons.items() if why is not None}
+
+    def _check_mapper(self) -> None:
+        why = None if self._mapper is not None else mapper_unavailable(self.mapper_config, self.mapper_weights)
+        if why is not None:
+            raise UserError(f"--source mapper is not available: {why}")
 
     def _pipeline(self, model: str, device: torch.device) -> Any:
         if model not in self._pipelines:
@@ -301,10 +302,8 @@ class Stylizer:
                 source = prompt.source or self.source
                 if source not in TEXT_SOURCES:
                     raise UserError(f"unknown text source {source!r}; use one of {', '.join(TEXT_SOURCES)}")
-                if source == "mapper" and self._mapper is None:
-                    why = mapper_unavailable(self.mapper_config, self.mapper_weights)
-                    if why is not None:
-                        raise UserError(f"--source mapper is not available: {why}")
+                if source == "mapper":
+                    self._check_mapper()
             elif isinstance(style, Path):
                 load_pil(style)
             elif not isinstance(style, PreparedStyle):
@@ -362,8 +361,6 @@ class Stylizer:
         if source == "diffusion":
             return diffusion_style(text, self.model, size, settings, self._pipeline)
         if source == "mapper":
-            from .styles.mapper_style import mapper_style
-
             mapper, encoder = self.mapper()
             return mapper_style(text, self.model, mapper, encoder)
         return text_style(text, self.model, self.library, size, features=lambda style: self._exemplar(style, size))
