@@ -29,16 +29,15 @@ from sanet_text.errors import UserError
 from sanet_text.export import InferenceOptions
 from sanet_text.imageio import load_image, resize_to
 from sanet_text.model import SANet, build_model
+from sanet_text.paths import EXAMPLES_DIR, prompts_dir
 from sanet_text.pipeline import stylize
 from sanet_text.styles.base import StyleGroup
 from sanet_text.styles.image import style_from_image
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "sanet_text" / "assets" / "examples"
-TIMING_PAIR = (EXAMPLES / "chelsea.jpg", EXAMPLES / "starry_night.jpg")
+TIMING_PAIR = (EXAMPLES_DIR / "chelsea.jpg", EXAMPLES_DIR / "starry_night.jpg")
 # Not among export.calibration_pairs() (the first four photos with Starry Night).
-QUALITY_CONTENTS = (EXAMPLES / "coffee.jpg", EXAMPLES / "fruits.jpg")
-QUALITY_STYLES = tuple(ROOT / "prompts" / "exemplars" / name / "1.jpg" for name in ("watercolor", "mosaic", "ukiyo_e"))
+QUALITY_CONTENTS = (EXAMPLES_DIR / "coffee.jpg", EXAMPLES_DIR / "fruits.jpg")
+QUALITY_STYLES = tuple(prompts_dir() / "exemplars" / name / "1.jpg" for name in ("watercolor", "mosaic", "ukiyo_e"))
 CPU = torch.device("cpu")
 
 Render = Callable[[torch.Tensor, StyleGroup], torch.Tensor]
@@ -57,7 +56,7 @@ def torch_path(model: SANet, options: InferenceOptions) -> Render:
 
     def render(content: torch.Tensor, style: StyleGroup) -> torch.Tensor:
         with export.autocast(options.precision, CPU):
-            return stylize(prepared, content, [style])
+            return stylize(prepared, content, [style]).image
 
     return render
 

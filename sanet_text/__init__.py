@@ -1,3 +1,29 @@
-"""sanet-text: arbitrary style transfer from images, text or both, built on SANet."""
+"""sanet-text: arbitrary style transfer from images, text or both, built on SANet.
+
+``from sanet_text import Stylizer`` is the Python entry point (see :mod:`sanet_text.stylizer`). It is
+imported on first use, so ``import sanet_text`` stays light (no torch) for tools that only need the
+package's metadata or one of its small modules.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+__all__ = ["Prompt", "PreparedStyle", "Stylizer", "StylizerOutput"]
+
+if TYPE_CHECKING:
+    from .pipeline import PreparedStyle
+    from .stylizer import Prompt, Stylizer, StylizerOutput
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import stylizer
+
+        return getattr(stylizer, name)
+    raise AttributeError(f"module 'sanet_text' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -4,7 +4,7 @@ Every method turns a prepared style into a per-image function, so style preparat
 style picture, a Magenta style vector, a prompt direction) happens once per style and per-image
 timings compare only the per-image work:
 
-- ``sanet``: this package's feed-forward model (:func:`sanet_text.pipeline.stylize`);
+- ``sanet``: this package's feed-forward model (:class:`sanet_text.Stylizer`);
 - ``gatys``: per-image optimisation of the pixels in VGG space with the same content and style
   losses the model is trained with (Gatys et al. 2016, with SANet's losses);
 - ``magenta``: Magenta's arbitrary stylisation network (Ghiasi et al. 2017) as the ONNX files of
@@ -30,16 +30,14 @@ from .errors import UserError
 from .imageio import load_image, resize_to
 from .losses import content_loss, style_loss, total_variation
 from .model import SANet
-from .pipeline import stylize
-from .styles.base import StyleGroup
-from .styles.image import style_from_image
-from .styles.library import load_library
-from .styles.text import text_style
+from .pipeline import PreparedStyle
+from .stylizer import Prompt, Stylizer
 
 if TYPE_CHECKING:
     from .clip_guidance import ClipGuide
 
-Stylizer = Callable[[torch.Tensor], torch.Tensor]
+# A method's per-image function for one prepared style: content (1, 3, H, W) -> output (1, 3, H, W).
+PerImage = Callable[[torch.Tensor], torch.Tensor]
 METHODS = ("sanet", "gatys", "magenta", "clipstyler")
 
 
@@ -62,7 +60,7 @@ class StyleTarget:
 
 @dataclass
 class EvalStyle:
-    """One evaluated style: its SANet features, and the pictures the peers and the style loss use.
+    """One evaluated style: sanet-text's prepared style, and the pictures the peers and the style loss use.
 
     ``images`` is the style picture (weight 1) or, for a prompt, every exemplar of the library
     styles it resolves to, weighted by style weight shared among that style's exemplars.
@@ -71,7 +69,7 @@ class EvalStyle:
     label: str
     prompt: str | None
     images: list[tuple[torch.Tensor, float]]
-    group: StyleGroup
+    style: PreparedStyle
     model: SANet = field(repr=False)
 
     @cached_property
@@ -79,28 +77,27 @@ class EvalStyle:
         return StyleTarget(self.model, self.images)
 
 
-def image_eval_style(path: str | Path, model: SANet, size: int) -> EvalStyle:
+def image_eval_style(path: str | Path, stylizer: Stylizer, size: int) -> EvalStyle:
     """A style picture, longer side ``size``."""
-    image = resize_to(load_image(path), size)
-    name = Path(path).name
-    return EvalStyle(name, None, [(image, 1.0)], style_from_image(image, model, name), model)
+    style = stylizer.prepare([Path(path)], style_size=size)[0]
+    assert style.group.picture is not None  # an image style keeps its picture
+    return EvalStyle(Path(path).name, None, [(style.group.picture, 1.0)], style, stylizer.model)
 
 
-def text_eval_style(prompt: str, model: SANet, size: int, encoder_name: str = "minilm") -> EvalStyle:
+def text_eval_style(prompt: str, stylizer: Stylizer, size: int) -> EvalStyle:
     """A prompt through the style library (the path ``sanet-text "words"`` takes)."""
-    group = text_style(prompt, model, size, encoder_name)
-    library = load_library(encoder_name)
+    style = stylizer.prepare([Prompt(prompt, source="library")], style_size=size)[0]
     images = []
-    for part in group.parts:
-        paths = library.styles[part.label].exemplars
+    for part in style.group.parts:
+        paths = stylizer.library.styles[part.label].exemplars
         images += [(resize_to(load_image(p), size), part.weight / len(paths)) for p in paths]
-    return EvalStyle(prompt, prompt, images, group, model)
+    return EvalStyle(prompt, prompt, images, style, stylizer.model)
 
 
 class Method(Protocol):
     name: str
 
-    def prepare(self, style: EvalStyle) -> Stylizer | None:
+    def prepare(self, style: EvalStyle) -> PerImage | None:
         """The per-image function for ``style``, or None when the method cannot use this kind of style."""
         ...
 
@@ -108,11 +105,11 @@ class Method(Protocol):
 class SanetMethod:
     name = "sanet"
 
-    def __init__(self, model: SANet) -> None:
-        self.model = model
+    def __init__(self, stylizer: Stylizer) -> None:
+        self.stylizer = stylizer
 
-    def prepare(self, style: EvalStyle) -> Stylizer:
-        return lambda content: stylize(self.model, content, [style.group])
+    def prepare(self, style: EvalStyle) -> PerImage:
+        return lambda content: self.stylizer(content, [style.style]).image[None]
 
 
 # ---------------------------------------------------------------- Gatys
@@ -169,7 +166,7 @@ class GatysMethod:
         self.model = model
         self.config = config
 
-    def prepare(self, style: EvalStyle) -> Stylizer:
+    def prepare(self, style: EvalStyle) -> PerImage:
         target = style.target
         return lambda content: gatys(self.model, content, target, self.config)
 
@@ -235,7 +232,7 @@ class MagentaMethod:
             image = F.interpolate(image, size=(h, w), mode="bicubic", antialias=True, align_corners=False)
         return image.clamp(0, 1).to(content.device)
 
-    def prepare(self, style: EvalStyle) -> Stylizer:
+    def prepare(self, style: EvalStyle) -> PerImage:
         # Magenta's style space is linear enough to blend vectors (its own strength control does so).
         vector = sum(weight * self.style_vector(image) for image, weight in style.images)
         return lambda content: self(content, vector)
@@ -294,7 +291,7 @@ class ClipStylerMethod:
         self.guide = guide
         self.config = config
 
-    def prepare(self, style: EvalStyle) -> Stylizer | None:
+    def prepare(self, style: EvalStyle) -> PerImage | None:
         if style.prompt is None:
             return None  # text-driven only: a style picture has no prompt to move towards
         prompt = style.prompt

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import torch
 
+from .paths import EXAMPLES_DIR
+
 if TYPE_CHECKING:
-    from .model import SANet
+    from .stylizer import Stylizer
 
 T = TypeVar("T")
 
-ASSETS = Path(__file__).resolve().parent / "assets" / "examples"
 
 
 # ---------------------------------------------------------------- measuring
@@ -100,19 +101,18 @@ def _measure(label: str, device: torch.device, repeats: int, prepare: Callable[[
     return BenchRow(label, seconds, prep_seconds if timed_prep else None, *peak_memory_mb(device))
 
 
-def run_bench(model: SANet, size: int, repeats: int, gatys_steps: int, gatys_full_steps: int,
-              prompt: str, text_encoder: str = "minilm") -> list[BenchRow]:
+def run_bench(stylizer: Stylizer, size: int, repeats: int, gatys_steps: int, gatys_full_steps: int,
+              prompt: str) -> list[BenchRow]:
     """Every row of the table; the first is the floor. The style picture is Starry Night."""
     from .baselines import GatysConfig, GatysMethod, MagentaMethod, SanetMethod, image_eval_style, magenta_model_dir
     from .baselines import text_eval_style
     from .imageio import load_image, resize_to
-    from .styles.library import load_library
 
-    device = next(model.parameters()).device
-    content = resize_to(load_image(ASSETS / "astronaut.jpg"), size, exact=True)[None].to(device)
-    style_path = ASSETS / "starry_night.jpg"
-    load_library(text_encoder)  # loading the text encoder is a once-per-process cost, not a per-style one
-    sanet = SanetMethod(model)
+    model, device = stylizer.model, stylizer.device
+    content = resize_to(load_image(EXAMPLES_DIR / "astronaut.jpg"), size, exact=True)[None].to(device)
+    style_path = EXAMPLES_DIR / "starry_night.jpg"
+    _ = stylizer.library  # loading the text encoder is a once-per-process cost, not a per-style one
+    sanet = SanetMethod(stylizer)
 
     def floor() -> None:
         with torch.inference_mode():
@@ -124,19 +124,19 @@ def run_bench(model: SANet, size: int, repeats: int, gatys_steps: int, gatys_ful
     rows = [
         _measure("VGG-19 forward to relu5_1 (floor)", device, repeats, lambda: floor, timed_prep=False),
         _measure("sanet-text, image style", device, repeats,
-                 lambda: per_image(sanet.prepare(image_eval_style(style_path, model, size)))),
+                 lambda: per_image(sanet.prepare(image_eval_style(style_path, stylizer, size)))),
         _measure(f"sanet-text, text style {prompt!r} (library)", device, repeats,
-                 lambda: per_image(sanet.prepare(text_eval_style(prompt, model, size, text_encoder)))),
+                 lambda: per_image(sanet.prepare(text_eval_style(prompt, stylizer, size)))),
     ]
     if magenta_model_dir() is not None:
         magenta = MagentaMethod(device)
-        image_style = image_eval_style(style_path, model, size)
+        image_style = image_eval_style(style_path, stylizer, size)
         rows.append(_measure("Magenta arbitrary (ONNX, 384² inside, resized back)", device, repeats,
                              lambda: per_image(magenta.prepare(image_style))))
     gatys = GatysMethod(model, GatysConfig(steps=gatys_steps))
     how = "measured" if gatys_steps == gatys_full_steps else f"extrapolated from {gatys_steps}"
     rows.append(_measure(f"Gatys, {gatys_full_steps} L-BFGS evaluations ({how})", device, 1,
-                         lambda: per_image(gatys.prepare(image_eval_style(style_path, model, size))),
+                         lambda: per_image(gatys.prepare(image_eval_style(style_path, stylizer, size))),
                          scale=gatys_full_steps / gatys_steps))
     return rows
 
@@ -175,15 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import _device
-    from .model import build_model
+    from .stylizer import Stylizer
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = _device(args.device)
-    model = build_model(args.config, args.weights, args.vgg_weights, device)
-    rows = run_bench(model, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)
-    print(f"sanet-text bench: {args.size}×{args.size} px content and style, {device.type}, "
+    stylizer = Stylizer.from_pretrained(args.weights, config=args.config, vgg_weights=args.vgg_weights,
+                                        device=args.device)
+    rows = run_bench(stylizer, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)
+    print(f"sanet-text bench: {args.size}×{args.size} px content and style, {stylizer.device.type}, "
           f"{torch.get_num_threads()} threads, median of {args.repeats} after 1 warm-up; "
           f"config {args.config}, weights {args.weights or 'shipped'}")
     print(format_table(rows))

@@ -5,24 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from .commands import Parser, image_files, pixel_size
 from .errors import UserError, run_command
-from .export import PRECISIONS, InferenceOptions, autocast, prepare
-from .imageio import IMAGE_SUFFIXES, MIN_SIDE, WRITE_FORMATS, check_writable, load_image, load_mask, load_pil
-from .imageio import resize_to, save_image
-from .pipeline import check_blend, stylize
-from .styles.base import StyleGroup
+from .export import PRECISIONS
+from .imageio import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, save_image
+from .styles.base import prompt_slug
 from .styles.diffusion import DiffusionSettings
+from .stylizer import TEXT_SOURCES, Stylizer, mapper_unavailable
 from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
 
 PROG = "sanet-text"
@@ -53,24 +50,6 @@ outputs:
   atomic; an existing file is kept unless --force; an input file is never overwritten.
   Errors are one line on stderr with exit code 2; set SANET_TEXT_DEBUG=1 to see tracebacks.
 """
-NOT_AVAILABLE = "text styles are not available yet; give a style image with --style"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but errors become one-line UserErrors instead of usage dumps."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{message} (see {PROG} --help)")
-
-
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
-    if value != 0 and value < MIN_SIDE:
-        raise argparse.ArgumentTypeError(f"must be 0 (keep the original size) or at least {MIN_SIDE}, got {value}")
-    return value
 
 
 def _weights(text: str) -> list[float]:
@@ -94,7 +73,7 @@ def _steps(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+    parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("content", metavar="CONTENT", help="content image, or a folder of images")
     parser.add_argument("prompt", metavar="PROMPT", nargs="?", help='a style in words, e.g. "Van Gogh starry night"')
@@ -107,14 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep the content's colours (luminance transfer in YCbCr)")
     parser.add_argument("--mask", action="append", default=[], metavar="MASK.png",
                         help="confine a style to the white area; repeat for one mask per style")
-    parser.add_argument("--size", type=_size, default=512, metavar="N",
+    parser.add_argument("--size", type=pixel_size, default=512, metavar="N",
                         help="longer side of the content in pixels (default 512; 0 = original)")
-    parser.add_argument("--style-size", type=_size, default=512, metavar="N",
+    parser.add_argument("--style-size", type=pixel_size, default=512, metavar="N",
                         help="longer side of style images in pixels (default 512; 0 = original)")
     parser.add_argument("--tile", type=_tile, metavar="N",
                         help="stylise in overlapping N px tiles so memory stays bounded at any size "
                              f"(default: {AUTO_TILE} px tiles above {AUTO_TILE_ABOVE} px; 0 = never)")
-    parser.add_argument("--source", choices=TEXT_SOURCES, default="library",
+    parser.add_argument("--source", type=_source, choices=_offered_sources(), default="library",
                         help="what text prompts become: library = the bundled style library (offline, default); "
                              "mapper = style tokens from the learned text mapper; diffusion = a picture painted by "
                              "a text-to-image model (downloaded once, pictures cached)")
@@ -140,18 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass
-class StyleSpec:
-    """One style as the user gave it: an image (already loaded, resized) or a prompt."""
+def _offered_sources() -> list[str]:
+    """The text sources that can work here: the mapper only when its weights resolve."""
+    return [source for source in TEXT_SOURCES if source != "mapper" or mapper_unavailable() is None]
 
-    value: str
-    image: torch.Tensor | None
 
-    @property
-    def slug(self) -> str:
-        if self.image is not None:
-            return Path(self.value).stem
-        return re.sub(r"[^a-z0-9]+", "-", self.value.lower()).strip("-")[:40] or "prompt"
+def _source(text: str) -> str:
+    if text == "mapper" and text not in _offered_sources():
+        raise argparse.ArgumentTypeError(f"the text mapper is not available: {mapper_unavailable()}")
+    return text
+
+
+def _slug(style: Path | str) -> str:
+    """A style's part of the default output name: an image's file stem, or the prompt shortened."""
+    return style.stem if isinstance(style, Path) else prompt_slug(style)
 
 
 def _is_image_path(value: str) -> bool:
@@ -169,64 +150,6 @@ def _is_image_path(value: str) -> bool:
     if b"\0" in encoded or len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
         return False
     return Path(value).exists()
-
-
-def _text_style() -> Callable[[str, torch.nn.Module, int], StyleGroup]:
-    try:
-        from .styles.text import text_style
-    except ModuleNotFoundError as err:
-        if err.name not in {"sanet_text.styles.text", "sanet_text.styles"}:
-            raise UserError(f"text styles need the missing package {err.name!r}; reinstall sanet-text") from None
-        raise UserError(NOT_AVAILABLE) from None
-    return text_style
-
-
-TEXT_SOURCES = ("library", "mapper", "diffusion")
-TextStyle = Callable[[str, torch.nn.Module, int], StyleGroup]
-
-
-def _text_source(args: argparse.Namespace) -> TextStyle:
-    """What a prompt becomes, by ``--source``: library exemplars, mapper tokens, or a painted exemplar."""
-    if args.source == "diffusion":
-        from .styles.diffusion import diffusion_style
-
-        settings = DiffusionSettings(model=args.diffusion_model, steps=args.diffusion_steps,
-                                     seed=DiffusionSettings.seed if args.seed is None else args.seed)
-        return lambda prompt, model, size: diffusion_style(prompt, model, size, settings)
-    if args.source == "mapper":
-        return _mapper_style
-    return _text_style()
-
-
-def _mapper_style(prompt: str, model: torch.nn.Module, size: int) -> StyleGroup:
-    try:
-        from .mapper import build_mapper
-        from .styles.mapper_style import mapper_style
-        from .styles.text_encoders import build_text_encoder
-    except ModuleNotFoundError as err:
-        raise UserError(f"--source mapper is not available in this install (missing {err.name}); use --source library") from None
-    mapper = build_mapper().to(next(model.parameters()).device)
-    return mapper_style(prompt, model, mapper, build_text_encoder(mapper.config.text_encoder))
-
-
-def _read_styles(values: list[str], size: int) -> list[StyleSpec]:
-    """Load style images now, so a bad one fails before the model is built."""
-    specs = []
-    for value in values:
-        if not value.strip():
-            raise UserError("empty prompt; describe a style in words or give --style IMAGE")
-        specs.append(StyleSpec(value, resize_to(load_image(value), size) if _is_image_path(value) else None))
-    return specs
-
-
-def _content_files(content: Path) -> list[Path]:
-    if not content.is_dir():
-        return [content]
-    files = sorted(p for p in content.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                   and not p.name.startswith("."))
-    if not files:
-        raise UserError(f"no images in folder {content} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    return files
 
 
 def attention_path(output: Path) -> Path:
@@ -263,101 +186,61 @@ def _check_outputs(outputs: list[Path], inputs: list[Path], force: bool, with_at
         check_writable(target, force, create_folder)
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda, but no CUDA GPU is available here; use --device cpu or auto")
-    return torch.device(name)
-
-
 def _seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
 
-def describe(groups: list[StyleGroup], mix: Sequence[float] | None, masks: Sequence[str]) -> str:
-    """The resolved styles and how they are combined, e.g. ``0.70×starry_night.jpg + 0.30×'waves' -> …``."""
-    names = [group.describe() for group in groups]
-    if mix is not None:
-        names = [f"{w / sum(mix):.2f}×{name}" for w, name in zip(mix, names)]
-    elif masks:
-        names = [f"{name} in {mask}" for name, mask in zip(names, masks)] + [f"{n} elsewhere" for n in names[len(masks):]]
-    return " + ".join(names)
-
-
 def run(args: argparse.Namespace) -> int:
-    style_values = ([args.prompt] if args.prompt is not None else []) + args.style
-    check_blend(len(style_values), args.mix, len(args.mask), args.alpha)
-    specs = _read_styles(style_values, args.style_size)
-    text_style = _text_source(args) if any(spec.image is None for spec in specs) else None
-    if args.save_attention and all(spec.image is None for spec in specs):
+    styles: list[Path | str] = [Path(value) if _is_image_path(value) else value
+                                for value in ([args.prompt] if args.prompt is not None else []) + args.style]
+    stylizer = Stylizer.from_pretrained(
+        args.weights, config=args.config, vgg_weights=args.vgg_weights, device=args.device,
+        precision=args.precision, compile=args.compile, source=args.source, style_size=args.style_size,
+        diffusion=DiffusionSettings(model=args.diffusion_model, steps=args.diffusion_steps,
+                                    seed=DiffusionSettings.seed if args.seed is None else args.seed))
+    stylizer.check_inputs(styles, mix=args.mix, masks=args.mask, alpha=args.alpha)
+    if args.save_attention and not any(isinstance(style, Path) for style in styles):
         raise UserError("--save-attention shows attention on a style picture; give one with --style IMAGE")
-    for mask in args.mask:
-        load_pil(mask)  # a bad mask fails now, not after the model is built
-    device = _device(args.device)
 
     content = Path(args.content)
     if not content.exists():
         raise UserError(f"file not found: {content}")
     folder_input = content.is_dir()
-    contents = _content_files(content)
-    outputs = _plan_outputs(contents, folder_input, args.output, "+".join(spec.slug for spec in specs))
-    inputs = contents + [Path(s.value) for s in specs if s.image is not None] + [Path(m) for m in args.mask]
+    contents = image_files(content)
+    outputs = _plan_outputs(contents, folder_input, args.output, "+".join(_slug(style) for style in styles))
+    inputs = contents + [s for s in styles if isinstance(s, Path)] + [Path(m) for m in args.mask]
     _check_outputs(outputs, inputs, args.force, args.save_attention, create_folder=folder_input)
 
     if args.seed is not None:
         _seed(args.seed)
-    from .model import build_model
-    from .styles.image import style_from_image
-
-    model = build_model(args.config, args.weights, args.vgg_weights, device)
-    if args.precision != "fp32" or args.compile:
-        # Channels-last pays off with bf16 only (oneDNN's bf16 kernels want it): 2.1× vs 1.7× over fp32
-        # at 512 px on one CPU thread; alone it is within noise (benchmarks/fast_inference.py).
-        model = prepare(model, InferenceOptions(args.precision, channels_last=args.precision == "bf16",
-                                                compile=args.compile))
-    groups = [
-        style_from_image(spec.image, model, Path(spec.value).name) if spec.image is not None
-        else text_style(spec.value, model, args.style_size)  # type: ignore[misc]
-        for spec in specs
-    ]
-    description = describe(groups, args.mix, args.mask)
+    prepared = stylizer.prepare(styles)  # once, for every image of a folder
     failures = 0
     for content_path, output in tqdm(list(zip(contents, outputs)), desc=PROG, unit="image", file=sys.stderr,
                                      disable=not folder_input):
-        start = time.perf_counter()
         try:
-            _render(model, content_path, output, groups, specs, args)
+            result = stylizer(content_path, prepared, mix=args.mix, masks=args.mask, alpha=args.alpha,
+                              preserve_color=args.preserve_color, size=args.size, tile=args.tile,
+                              return_attention=args.save_attention)
+            output.parent.mkdir(parents=True, exist_ok=True)  # a new -o folder appears with its first image
+            save_image(result.image, output, force=args.force)
+            if args.save_attention:
+                save_image(result.attention_picture(), attention_path(output), force=args.force)
         except UserError as err:
             if not folder_input:
                 raise
             failures += 1  # one bad file in a folder should not stop the rest
             tqdm.write(f"{PROG}: error: {err}", file=sys.stderr)
             continue
-        tqdm.write(f"{output}  {description}  {time.perf_counter() - start:.1f}s", file=sys.stdout)
+        tqdm.write(f"{output}  {result.description}  {result.seconds:.1f}s", file=sys.stdout)
     return 2 if failures else 0
-
-
-def _render(model: torch.nn.Module, content_path: Path, output: Path, groups: list[StyleGroup],
-            specs: list[StyleSpec], args: argparse.Namespace) -> None:
-    content = resize_to(load_image(content_path), args.size)
-    masks = [load_mask(mask, tuple(content.shape[-2:])) for mask in args.mask]
-    attention: list | None = [] if args.save_attention else None
-    with autocast(args.precision, next(model.parameters()).device):
-        image = stylize(model, content[None], groups, args.mix, args.alpha, masks, args.preserve_color, attention,
-                        tile=args.tile)
-    output.parent.mkdir(parents=True, exist_ok=True)  # a new -o folder appears with its first image
-    save_image(image[0], output, force=args.force)
-    if attention is not None:
-        from .attention_maps import render_attention
-
-        shown = next(i for i, spec in enumerate(specs) if spec.image is not None)
-        picture = render_attention(content, specs[shown].image, attention[shown][0])  # type: ignore[arg-type]
-        save_image(picture, attention_path(output), force=args.force)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sanet-text`` console script; returns the exit code."""
     return run_command(PROG, lambda: run(build_parser().parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

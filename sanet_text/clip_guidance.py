@@ -18,10 +18,12 @@ from torch.nn import functional as F
 
 from . import losses as L
 from .config import ClipConfig
-from .errors import UserError
+from .errors import UserError, first_line
 from .weights import hub_reachable
 
 SOURCE_TEXT = "a photo"
+OFFLINE_ADVICE = ("offline, train with configs/train/text_cpu.yaml (exemplar losses only) and match prompts "
+                  "with the minilm text encoder")
 # Crop distortions, in the spirit of CLIPstyler's RandomPerspective + RandomResizedCrop: mild enough
 # that a crop still shows what it shows, strong enough that the loss cannot be met by one pixel grid.
 _SCALE_JITTER = 0.2
@@ -129,8 +131,9 @@ def _cached_checkpoint(model_name: str, tag: str) -> str | None:
     return None
 
 
-def load_clip(config: ClipConfig) -> ClipGuide:
-    """The configured CLIP: released weights by open_clip name (downloads once) or a random model from a config dict."""
+def open_clip_model(config: ClipConfig) -> tuple[nn.Module, Any]:
+    """An open_clip model and its tokenizer: released weights by name (from the Hugging Face cache when
+    there, so it works offline once downloaded), or random weights from a config dict (tests)."""
     import open_clip
 
     if config.config:
@@ -143,7 +146,7 @@ def load_clip(config: ClipConfig) -> ClipGuide:
             tokenizer = SimpleTokenizer(context_length=int(config.config["text_cfg"].get("context_length", 77)))
         except (TypeError, KeyError, ValueError) as err:
             raise UserError(f"clip.config is not an open_clip model config: {err}") from None
-        return ClipGuide(model, tokenizer, config)
+        return model, tokenizer
     if not (config.model and config.pretrained):
         raise UserError("clip needs both model and pretrained (e.g. ViT-B-32 and laion2b_s34b_b79k), or a config dict")
     source = config.pretrained if Path(config.pretrained).is_file() else _cached_checkpoint(config.model, config.pretrained)
@@ -152,15 +155,18 @@ def load_clip(config: ClipConfig) -> ClipGuide:
         if not hub_reachable("https://huggingface.co"):
             raise UserError(
                 f"cannot load CLIP {config.model}:{config.pretrained}: not in the Hugging Face cache and "
-                "huggingface.co is unreachable (offline); train offline with configs/train_text_cpu.yaml"
+                f"huggingface.co is unreachable (offline); {OFFLINE_ADVICE}"
             )
         source = config.pretrained
     try:
         model = open_clip.create_model(config.model, pretrained=source, require_pretrained=True)
     except Exception as err:  # offline, unknown tag, hub errors: all mean "not available here"
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(
-            f"cannot load CLIP {config.model}:{config.pretrained} ({reason}); it downloads once with internet, "
-            "or train offline with configs/train_text_cpu.yaml (exemplar losses only)"
-        ) from None
-    return ClipGuide(model, open_clip.get_tokenizer(config.model), config)
+        raise UserError(f"cannot load CLIP {config.model}:{config.pretrained} ({first_line(err)}); "
+                        f"it downloads once with internet; {OFFLINE_ADVICE}") from None
+    return model, open_clip.get_tokenizer(config.model)
+
+
+def load_clip(config: ClipConfig) -> ClipGuide:
+    """The configured CLIP as a frozen judge (see :func:`open_clip_model` for where it comes from)."""
+    model, tokenizer = open_clip_model(config)
+    return ClipGuide(model, tokenizer, config)

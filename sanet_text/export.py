@@ -30,12 +30,12 @@ from .attention import StyleTokens
 from .errors import UserError
 from .imageio import load_image, resize_to
 from .model import SANet, StylePair
+from .paths import EXAMPLES_DIR
 
 PRECISIONS = ("fp32", "bf16", "int8")
 # What the INT8 path quantises. The encoder stays float: its features are what content and style
 # are matched by, and the pipeline needs one float parameter to know the model's device.
 INT8_PARTS = ("transform", "decoder")
-EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
 CALIBRATION_STYLES = ("starry_night.jpg",)
 
 
@@ -100,8 +100,8 @@ def autocast(precision: str, device: torch.device) -> ContextManager:
 
 def calibration_pairs(size: int = 256, count: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(content, style) pairs, (1, 3, H, W) each, from the bundled examples: photos against paintings."""
-    photos = sorted(p for p in EXAMPLES.glob("*.jpg") if p.name not in CALIBRATION_STYLES)[:count]
-    styles = [EXAMPLES / name for name in CALIBRATION_STYLES]
+    photos = sorted(p for p in EXAMPLES_DIR.glob("*.jpg") if p.name not in CALIBRATION_STYLES)[:count]
+    styles = [EXAMPLES_DIR / name for name in CALIBRATION_STYLES]
     return [(resize_to(load_image(photo), size)[None], resize_to(load_image(style), size)[None])
             for photo, style in zip(photos, itertools.cycle(styles))]
 

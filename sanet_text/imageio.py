@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_path
-from .errors import UserError
+from .errors import UserError, first_line
 
 # Pillow's decompression-bomb guard, made an error from the pixel count where Pillow only warns.
 MAX_PIXELS = 89_478_485
@@ -64,8 +64,7 @@ def load_pil(path: str | Path) -> Image.Image:
     except UnidentifiedImageError:
         raise UserError(f"{path}: not an image Pillow can read (use PNG, JPEG, WebP, TIFF or BMP)") from None
     except (OSError, SyntaxError, ValueError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(f"{path}: corrupt or truncated image ({reason})") from None
+        raise UserError(f"{path}: corrupt or truncated image ({first_line(err)})") from None
     if min(rgb.size) < MIN_SIDE:
         raise UserError(f"{path}: image is {rgb.width}×{rgb.height} px; need at least {MIN_SIDE} px on each side")
     return rgb

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .attention import mean_variance_norm
+from .attention import channel_stats, mean_variance_norm
 
 
 def content_loss(output_feats: list[torch.Tensor], content_feats: list[torch.Tensor]) -> torch.Tensor:
@@ -14,11 +14,6 @@ def content_loss(output_feats: list[torch.Tensor], content_feats: list[torch.Ten
         F.mse_loss(mean_variance_norm(o), mean_variance_norm(c))
         for o, c in zip(output_feats[3:], content_feats[3:])
     )
-
-
-def _mean_std(feat: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
-    flat = feat.flatten(2)
-    return flat.mean(-1), (flat.var(-1, unbiased=False) + eps).sqrt()
 
 
 def style_loss(
@@ -36,8 +31,8 @@ def style_loss_terms(output_feats: list[torch.Tensor], style_feats: list[torch.T
     """The style loss of each layer, mean and std terms added: what :func:`style_loss` weighs."""
     terms = []
     for o, s in zip(output_feats, style_feats):
-        o_mean, o_std = _mean_std(o)
-        s_mean, s_std = _mean_std(s)
+        o_mean, o_std = channel_stats(o)
+        s_mean, s_std = channel_stats(s)
         terms.append(F.mse_loss(o_mean, s_mean) + F.mse_loss(o_std, s_std))
     return terms
 

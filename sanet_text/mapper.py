@@ -15,7 +15,6 @@ import math
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
 
@@ -92,23 +91,17 @@ def check_fits(config: MapperConfig, model: ModelConfig) -> None:
 
 def load_mapper_weights(mapper: TextMapper, name_or_path: str | Path) -> None:
     """Load a mapper's safetensors by name (``configs/weights.yaml``) or path; "random" keeps the init."""
-    from .weights import resolve_sanet  # generic: explicit path > env var > shipped > hub
+    from .weights import load_strict, read_safetensors, resolve_weights
 
     if str(name_or_path) == "random":
         return
-    path = resolve_sanet(name_or_path)
-    try:
-        state = load_file(path)
-    except Exception as err:  # safetensors raises several types for damaged files
-        raise UserError(f"cannot read mapper weights {path}: {str(err).splitlines()[0]}") from None
-    expected = mapper.state_dict()
-    if set(state) != set(expected) or any(state[k].shape != v.shape for k, v in expected.items()):
-        raise UserError(f"mapper weights {path} do not fit mapper config {mapper.config.name!r}; check --mapper-config")
-    mapper.load_state_dict({k: v.float() for k, v in state.items()})
+    path = resolve_weights(name_or_path)
+    state, _ = read_safetensors(path, "mapper weights")
+    load_strict(mapper, state, f"mapper weights {path}", f"mapper config {mapper.config.name!r}")
 
 
-def build_mapper(config: MapperConfig | str | Path = "mapper_base", weights: str | Path | None = None) -> TextMapper:
-    """A mapper from a config (object, name in ``configs/`` or YAML path) with its weights loaded."""
+def build_mapper(config: MapperConfig | str | Path = "base", weights: str | Path | None = None) -> TextMapper:
+    """A mapper from a config (object, name in ``configs/mapper/`` or YAML path) with its weights loaded."""
     if not isinstance(config, MapperConfig):
         config = load_mapper_config(config)
     with torch.random.fork_rng(devices=[]):

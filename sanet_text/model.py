@@ -70,7 +70,7 @@ def build_model(
     encoder_weights: str | Path | None = None,
     device: torch.device | str = "cpu",
 ) -> SANet:
-    """Build a SANet from a config (object, name in ``configs/`` or YAML path) and load its weights.
+    """Build a SANet from a config (object, name in ``configs/model/`` or YAML path) and load its weights.
 
     ``weights``/``encoder_weights`` override the config's weight names with explicit files; weight
     names are resolved by :func:`sanet_text.weights.resolve` (explicit > env var > shipped > hub).

@@ -19,8 +19,8 @@ from .errors import UserError
 from .imageio import load_image, resize_to
 from .mapper import build_mapper, check_fits
 from .model import SANet
+from .paths import prompts_dir
 from .styles.library import load_library
-from .styles.text_encoders import prompts_dir
 
 # Checkpoint keys of the text stage's mapper; SANet keys keep their own names.
 MAPPER_PREFIX = "mapper."

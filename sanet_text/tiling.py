@@ -16,15 +16,8 @@ Two things keep tiles from disagreeing at their borders:
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import resource
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -129,63 +122,3 @@ def whole_image_context(model: SANet, image: torch.Tensor) -> WholeImageContext:
     feats = model.encode(small)
     return WholeImageContext(stats=(channel_stats(feats[3]), channel_stats(feats[4])), own_tokens=model.style_tokens(feats))
 
-
-# ---------------------------------------------------------------- peak memory benchmark
-
-
-def _measure_child(config: str, size: int, tile: int | None) -> dict[str, float]:
-    """In this (fresh) process: stylise a size×size image and report the process's peak RSS."""
-    from .model import build_model
-    from .pipeline import stylize
-    from .styles.image import image_style
-
-    model = build_model(config, weights="random")
-    style = image_style(Path(__file__).parent / "assets" / "examples" / "starry_night.jpg", model, 512)
-    # Smooth random content: structure for the encoder without reading (and holding) a huge file.
-    content = torch.nn.functional.interpolate(torch.rand(1, 3, size // 32, size // 32), size=(size, size),
-                                              mode="bilinear", align_corners=False)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    start = time.perf_counter()
-    stylize(model, content, [style], tile=tile)
-    return {"size": size, "seconds": time.perf_counter() - start, "inputs_rss_mb": before,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-
-
-def peak_rss_by_size(config: str = "base", sizes: tuple[int, ...] = (1024, 2048, 4096),
-                     tile: int | None = None) -> dict[int, float]:
-    """Peak resident memory (MB) of stylising a square image of each size, each in a fresh process.
-
-    Random SANet weights (memory does not depend on their values); ``tile`` as for ``stylize``.
-    """
-    return {size: measure_in_subprocess(config, size, tile)["peak_rss_mb"] for size in sizes}
-
-
-def measure_in_subprocess(config: str, size: int, tile: int | None = None) -> dict[str, float]:
-    """Size, seconds, peak RSS before stylising (model, style and content loaded) and overall (MB), in a fresh process."""
-    command = [sys.executable, "-m", "sanet_text.tiling", "--child", str(size), "--config", config]
-    if tile is not None:
-        command += ["--tile", str(tile)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{size} px run failed: {result.stderr.strip().splitlines()[-1:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Peak memory of tiled stylisation at several image sizes.")
-    parser.add_argument("--sizes", default="1024,2048,4096", help="comma-separated square image sides")
-    parser.add_argument("--config", default="base")
-    parser.add_argument("--tile", type=int, help="tile side (0 = untiled; default: automatic)")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # one measurement, in this process
-    args = parser.parse_args(argv)
-    if args.child is not None:
-        print(json.dumps(_measure_child(args.config, args.child, args.tile)))
-        return
-    for size in (int(s) for s in args.sizes.split(",")):
-        row = measure_in_subprocess(args.config, size, args.tile)
-        print(f"{size:>6} px  peak RSS {row['peak_rss_mb']:7.0f} MB (inputs loaded {row['inputs_rss_mb']:.0f} MB)"
-              f"  {row['seconds']:6.1f} s", flush=True)
-
-
-if __name__ == "__main__":
-    main()

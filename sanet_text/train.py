@@ -1,7 +1,7 @@
 """Training, readable top to bottom. Runs the same on one CPU or many GPUs:
 
-    accelerate launch -m sanet_text.train --config configs/train_cpu.yaml
-    python -m sanet_text.train --config configs/train_cpu.yaml --resume
+    accelerate launch -m sanet_text.train --config configs/train/cpu.yaml
+    python -m sanet_text.train --config configs/train/cpu.yaml --resume
 
 Stage "image" trains the attention modules and the decoder on (content, style image) pairs with
 the SANet losses (content, style, identity). Stage "text" trains a mapper from prompt embeddings to
@@ -230,7 +230,7 @@ def export_weights(run_dir: Path, out: Path, half: bool = True, mapper: bool = F
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sanet_text.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="training config YAML (see configs/)")
+    parser.add_argument("--config", required=True, help="training config: a YAML path or a name in configs/train/")
     parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
     parser.add_argument("--steps", type=int, help="override the config's total steps (same as --set steps=N)")
     parser.add_argument("--output-dir", help="override the config's run folder (same as --set output_dir=DIR)")

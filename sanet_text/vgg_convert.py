@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 
 from .encoder import TORCHVISION_CONV_INDEX, Encoder
+from .paths import EXAMPLES_DIR
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-EXAMPLES_DIR = Path(__file__).resolve().parent / "assets" / "examples"
 
 
 def caffe_input_conv() -> tuple[torch.Tensor, torch.Tensor]:

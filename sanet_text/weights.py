@@ -17,11 +17,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path
-from .config import find_config, load_yaml
-from .errors import UserError
+from .config import load_yaml
+from .errors import UserError, first_line
+from .paths import SHIPPED_DIR, configs_dir
 
-# Named "pretrained", not "weights", so the folder cannot shadow this module.
-SHIPPED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class WeightSpec:
 
 
 def registry() -> dict[str, WeightSpec]:
-    return {name: WeightSpec(name=name, **entry) for name, entry in load_yaml(find_config("weights")).items()}
+    return {name: WeightSpec(name=name, **entry) for name, entry in load_yaml(configs_dir() / "weights.yaml").items()}
 
 
 def cache_dir() -> Path:
@@ -71,8 +70,48 @@ def hub_reachable(url: str, timeout: float = 3.0) -> bool:
 def _spec(name: str) -> WeightSpec:
     specs = registry()
     if name not in specs:
-        raise UserError(f"unknown weights {name!r}; known: {', '.join(specs)}, or give a file path")
+        # A name is never guessed into the default weights: a typo, or a file path without its
+        # suffix, must not silently run another model.
+        raise UserError(f"unknown weights {name!r}: not a registry name ({', '.join(specs)}) and not a file "
+                        "path with a .safetensors suffix (.h5 or .pth also work for VGG-19)")
     return specs[name]
+
+
+def is_file_name(name_or_path: str | Path) -> bool:
+    """Whether weights are named by a file (it has a suffix) rather than a registry name."""
+    return Path(str(name_or_path)).suffix != ""
+
+
+def read_safetensors(path: Path, what: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A safetensors file's tensors (as float32) and metadata, or one UserError naming ``what``."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        state = load_file(path)
+    except Exception as err:  # safetensors raises several types for missing, damaged or foreign files
+        raise UserError(f"cannot read {what} {path}: {first_line(err)}") from None
+    return {k: v.float() for k, v in state.items()}, metadata
+
+
+def load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str, fits: str,
+                keys: dict | None = None) -> None:
+    """Load ``state`` into ``module`` only when it matches exactly (``keys``: the part it must match).
+
+    ``what`` names the weights and ``fits`` what they must fit, for the one-line error.
+    """
+    expected = keys if keys is not None else module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        detail = (missing or unexpected or wrong)[0]
+        raise UserError(
+            f"{what} do not fit {fits} ({len(missing)} missing, {len(unexpected)} unexpected, "
+            f"{len(wrong)} mis-shaped tensors, e.g. {detail}); check that the config matches the weights"
+        )
+    module.load_state_dict(state, strict=keys is None)
 
 
 def installed_file(spec: WeightSpec) -> Path | None:
@@ -108,16 +147,20 @@ def vgg_state_from_file(path: Path) -> dict[str, torch.Tensor]:
     except UserError:
         raise
     except Exception as err:  # third-party files fail in many library-specific ways
-        raise UserError(f"cannot read VGG-19 weights {path}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+        raise UserError(f"cannot read VGG-19 weights {path}: {first_line(err)}") from None
     raise UserError(f"VGG-19 weights must be .safetensors, .h5 or .pth, got {path}")
 
 
-def resolve_vgg(explicit: str | Path | None = None) -> dict[str, torch.Tensor]:
-    """VGG-19 encoder weights by the resolution order; converted files are cached as safetensors."""
-    spec = _spec("vgg19")
-    chosen = explicit or os.environ.get(spec.env)
-    if chosen:
-        return vgg_state_from_file(Path(chosen))
+def resolve_vgg(name_or_path: str | Path = "vgg19") -> dict[str, torch.Tensor]:
+    """VGG-19 encoder weights: a file, or a registry name by the resolution order (env var > cache >
+    installed package > download); converted files are cached as safetensors."""
+    if is_file_name(name_or_path):
+        return vgg_state_from_file(Path(name_or_path))
+    spec = _spec(str(name_or_path))
+    if spec.cache_file is None:
+        raise UserError(f"{spec.name!r} names SANet or mapper weights, not VGG-19 encoder weights")
+    if os.environ.get(spec.env):
+        return vgg_state_from_file(Path(os.environ[spec.env]))
     cached = cache_dir() / str(spec.cache_file)
     if cached.is_file():
         return load_file(cached)
@@ -144,17 +187,16 @@ def resolve_vgg(explicit: str | Path | None = None) -> dict[str, torch.Tensor]:
 def load_encoder_weights(encoder: torch.nn.Module, name_or_path: str | Path) -> None:
     if str(name_or_path) == "random":
         return
-    is_path = Path(str(name_or_path)).suffix != ""
-    state = resolve_vgg(name_or_path if is_path else None)
-    _load_strict(encoder, state, "VGG-19")
+    load_strict(encoder, resolve_vgg(name_or_path), "VGG-19 weights", "this model config")
 
 
 # ---------------------------------------------------------------- SANet (transform + decoder)
 
 
-def resolve_sanet(name_or_path: str | Path) -> Path:
-    """Path of SANet weights: an explicit file, the env var, the shipped file, or a hub download."""
-    if Path(str(name_or_path)).suffix:
+def resolve_weights(name_or_path: str | Path) -> Path:
+    """Path of SANet or mapper weights: an explicit file, or by registry name the env var, the shipped
+    file, or a hub download."""
+    if is_file_name(name_or_path):
         path = Path(name_or_path)
         if not path.is_file():
             raise UserError(f"weights file not found: {path}")
@@ -181,29 +223,8 @@ def load_sanet_weights(model: torch.nn.Module, name_or_path: str | Path) -> dict
     """Load transform+decoder weights; returns the file's metadata (training facts)."""
     if str(name_or_path) == "random":
         return {}
-    path = resolve_sanet(name_or_path)
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        state = load_file(path)
-    except Exception as err:
-        raise UserError(f"cannot read weights {path}: {str(err).splitlines()[0]}") from None
+    path = resolve_weights(name_or_path)
+    state, metadata = read_safetensors(path, "weights")
     trainable = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
-    _load_strict(model, {k: v.float() for k, v in state.items()}, str(path), keys=trainable)
+    load_strict(model, state, f"weights {path}", "this model config", keys=trainable)
     return metadata
-
-
-def _load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str, keys: dict | None = None) -> None:
-    expected = keys if keys is not None else module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        detail = (missing or unexpected or wrong)[0]
-        raise UserError(
-            f"{what} does not fit this model config ({len(missing)} missing, {len(unexpected)} unexpected, "
-            f"{len(wrong)} mis-shaped tensors, e.g. {detail}); check --config matches the weights"
-        )
-    module.load_state_dict(state, strict=keys is None)

@@ -74,6 +74,16 @@ def write_image(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture
+def photo_and_styles(write_image) -> dict[str, Path]:
+    """A small content photo and two style pictures of other sizes."""
+    return {
+        "content": write_image("photo.png", 67, 45, seed=1),
+        "style": write_image("paint.png", 50, 38, seed=2),
+        "style2": write_image("other.png", 41, 53, seed=3),
+    }
+
+
 def _png_header_only(path: Path, width: int, height: int) -> None:
     """A PNG whose header claims ``width``×``height`` with no pixel data: trips size guards without the memory."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -11,18 +10,14 @@ import pytest
 import torch
 from PIL import Image
 
-from sanet_text import cli
-from sanet_text.cli import NOT_AVAILABLE, main
+from sanet_text.cli import build_parser, main
+from sanet_text.errors import UserError
 
 
 @pytest.fixture
-def files(tmp_path, write_image, monkeypatch) -> dict[str, Path]:
+def files(tmp_path, photo_and_styles, monkeypatch) -> dict[str, Path]:
     monkeypatch.chdir(tmp_path)  # default outputs land in the current folder
-    return {
-        "content": write_image("photo.png", 67, 45, seed=1),
-        "style": write_image("paint.png", 50, 38, seed=2),
-        "style2": write_image("other.png", 41, 53, seed=3),
-    }
+    return photo_and_styles
 
 
 @pytest.fixture
@@ -175,12 +170,14 @@ BAD_INPUTS = {
     "cuda without cuda": lambda f, odd: [f["content"], "--style", f["style"], "--device", "cuda"],
     "mix with masks": lambda f, odd: [f["content"], "--style", f["style"], "--mix", "1", "--mask", f["style"]],
     "attention of a prompt": lambda f, odd: [f["content"], "waves", "--save-attention"],
+    "mapper without weights": lambda f, odd: [f["content"], "waves", "--source", "mapper"],
 }
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_input_is_one_line_and_exit_2(files, run, write_odd, monkeypatch, case) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)
     code, out, err = run(*BAD_INPUTS[case](files, write_odd))
     assert_one_line_error(code, err)
     assert not out and not list(Path(".").glob("*_*.png"))
@@ -198,7 +195,7 @@ def test_unexpected_failure_is_one_line_with_a_debug_hint(files, run, monkeypatc
     def explode(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cli, "stylize", explode)
+    monkeypatch.setattr("sanet_text.stylizer.stylize", explode)
     code, _, err = run(files["content"], "--style", files["style"])
     assert code == 1 and len(err) == 1 and "SANET_TEXT_DEBUG=1" in err[0] and "boom" in err[0]
     monkeypatch.setenv("SANET_TEXT_DEBUG", "1")
@@ -208,8 +205,19 @@ def test_unexpected_failure_is_one_line_with_a_debug_hint(files, run, monkeypatc
 
 def test_prompt_style(files, run) -> None:
     code, out, err = run(files["content"], "Van Gogh starry night", "--size", 32)
-    if importlib.util.find_spec("sanet_text.styles.text") is None:
-        assert_one_line_error(code, err, NOT_AVAILABLE)
-    else:
-        assert code == 0, err
-        assert Path("photo_van-gogh-starry-night.png").is_file() and "Van Gogh starry night" in out[0]
+    assert code == 0, err
+    assert Path("photo_van-gogh-starry-night.png").is_file() and "Van Gogh starry night" in out[0]
+
+
+def test_source_mapper_is_offered_only_when_a_mapper_resolves(tmp_path, monkeypatch) -> None:
+    def sources() -> list[str]:
+        action = next(a for a in build_parser()._actions if a.dest == "source")
+        return list(action.choices)
+
+    monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)
+    assert sources() == ["library", "diffusion"]
+    with pytest.raises(UserError, match="mapper is not available: .*SANET_TEXT_MAPPER"):
+        build_parser().parse_args(["photo.png", "waves", "--source", "mapper"])
+    (tmp_path / "mapper.safetensors").write_bytes(b"trained elsewhere")
+    monkeypatch.setenv("SANET_TEXT_MAPPER", str(tmp_path / "mapper.safetensors"))
+    assert sources() == ["library", "mapper", "diffusion"]

@@ -14,6 +14,7 @@ from sanet_text import eval as evaluation
 from sanet_text.baselines import GatysConfig, MagentaMethod, StyleTarget, gatys, image_eval_style, magenta_model_dir
 from sanet_text.eval import COLUMNS, LABEL_HEIGHT, PAD, edge_ssim, main, sobel_magnitude
 from sanet_text.styles.library import load_library
+from sanet_text.stylizer import Stylizer
 
 TINY_CLIP = {
     "embed_dim": 16,
@@ -142,7 +143,7 @@ def test_bad_options_are_one_line_errors(run_eval, args, message) -> None:
 
 @pytest.mark.parametrize("optimizer, lr", [("lbfgs", 1.0), ("adam", 0.02)])
 def test_gatys_lowers_the_style_loss_from_its_start(tiny_model, pairs, optimizer: str, lr: float) -> None:
-    style = image_eval_style(pairs["style"], tiny_model, 32)
+    style = image_eval_style(pairs["style"], Stylizer(tiny_model), 32)
     content = torch.rand(1, 3, 32, 40)
     # The random tiny VGG's channel statistics are ~100× weaker than the real one's: weigh style up
     # so the balance with the content loss resembles the real model's.
@@ -169,7 +170,8 @@ def test_style_target_weights_its_pictures(tiny_model) -> None:
 def test_magenta_peer_keeps_size_and_follows_the_style(tiny_model, pairs, write_image) -> None:
     magenta = MagentaMethod(threads=1)
     content = torch.rand(1, 3, 30, 70)
-    outputs = [magenta.prepare(image_eval_style(write_image(f"s{seed}.png", 64, 48, seed=seed), tiny_model, 64))(content)
+    stylizer = Stylizer(tiny_model)
+    outputs = [magenta.prepare(image_eval_style(write_image(f"s{seed}.png", 64, 48, seed=seed), stylizer, 64))(content)
                for seed in (1, 2)]
     for out in outputs:
         assert out.shape == content.shape and 0 <= out.min() and out.max() <= 1

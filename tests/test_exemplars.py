@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sanet_text.exemplars import RENDERERS, render
+from exemplar_media import RENDERERS, render  # scripts/, on the test path (pyproject.toml)
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "sanet_text" / "assets" / "examples"
+from sanet_text.paths import EXAMPLES_DIR
 REQUIRED = {"pointillism", "mosaic", "watercolor", "ink_wash", "cubism", "pencil_sketch", "pop_art",
             "oil_impasto", "stained_glass", "pixel_art", "neon", "ukiyo_e"}
 
 
 @pytest.fixture(scope="module")
 def photo() -> Image.Image:
-    image = Image.open(EXAMPLES / "china.jpg").convert("RGB")
+    image = Image.open(EXAMPLES_DIR / "china.jpg").convert("RGB")
     image.thumbnail((192, 192))
     return image
 
@@ -77,7 +77,7 @@ def test_signature_media_traits(rendered: dict) -> None:
 
 
 def test_training_writer_produces_a_complete_folder(tmp_path: Path) -> None:
-    from sanet_text.prompts.make_exemplars import write_training_set
+    from make_exemplars import write_training_set
 
     target = tmp_path / "styles"
     write_training_set(target, per_style=1, seed=5)

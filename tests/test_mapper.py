@@ -28,7 +28,7 @@ TINY_TEXT_CLIP = {
 
 @pytest.fixture(scope="module")
 def mapper() -> TextMapper:
-    return build_mapper("mapper_tiny")
+    return build_mapper("tiny")
 
 
 def _unit(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -69,7 +69,7 @@ def test_attention_over_mapper_tokens_is_selective_unlike_one_copied_vector(
 
 def test_prompts_map_to_different_tokens_and_a_prompt_to_the_same(tiny_model: SANet) -> None:
     encoder = OpenCLIPEncoder.from_config(TINY_TEXT_CLIP)
-    mapper = build_mapper(dataclasses.replace(load_mapper_config("mapper_tiny"), text_dim=16))
+    mapper = build_mapper(dataclasses.replace(load_mapper_config("tiny"), text_dim=16))
     water, again, cubism = (mapper_style(p, tiny_model, mapper, encoder) for p in ["watercolor", "watercolor", "cubism"])
     assert water.describe() == "watercolor" and len(water.parts) == 1
     assert water.parts[0].feat4.shape == (1, 16, 16) and water.parts[0].feat5.shape == (1, 16, 8)
@@ -81,7 +81,7 @@ def test_prompts_map_to_different_tokens_and_a_prompt_to_the_same(tiny_model: SA
 def test_wrong_text_width_and_mismatched_model_are_user_errors(tiny_model: SANet, mapper: TextMapper) -> None:
     with pytest.raises(UserError, match="expects 384-d text embeddings"):
         mapper(_unit(1, 512))
-    base_mapper = build_mapper(dataclasses.replace(load_mapper_config("mapper_tiny"), channels=32))
+    base_mapper = build_mapper(dataclasses.replace(load_mapper_config("tiny"), channels=32))
     with pytest.raises(UserError, match="32-channel tokens"):
         mapper_style("watercolor", tiny_model, base_mapper, OpenCLIPEncoder.from_config(TINY_TEXT_CLIP))
 
@@ -89,16 +89,16 @@ def test_wrong_text_width_and_mismatched_model_are_user_errors(tiny_model: SANet
 def test_weights_round_trip_and_missing_or_mismatched_weights_are_user_errors(
     mapper: TextMapper, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trained = build_mapper("mapper_tiny")
+    trained = build_mapper("tiny")
     with torch.no_grad():
         trained.queries.add_(1.0)
     save_file(trained.state_dict(), tmp_path / "mapper.safetensors")
-    loaded = build_mapper("mapper_tiny", weights=tmp_path / "mapper.safetensors")
+    loaded = build_mapper("tiny", weights=tmp_path / "mapper.safetensors")
     assert torch.equal(loaded.queries, trained.queries)
 
     monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)
     with pytest.raises(UserError, match="SANET_TEXT_MAPPER"):
-        build_mapper("mapper_base")  # not shipped yet: resolution must say how to get one
+        build_mapper("base")  # not shipped yet: resolution must say how to get one
     save_file({"queries": torch.zeros(3, 3)}, tmp_path / "other.safetensors")
     with pytest.raises(UserError, match="do not fit"):
-        build_mapper("mapper_tiny", weights=tmp_path / "other.safetensors")
+        build_mapper("tiny", weights=tmp_path / "other.safetensors")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import pytest
 import torch
 
+from sanet_text.config import load_model_config
+from sanet_text.errors import UserError
 from sanet_text.model import build_model
 
 
@@ -39,3 +43,18 @@ def test_encoder_stays_frozen_in_training() -> None:
     model(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)).mean().backward()
     assert all(p.grad is None for p in model.encoder.parameters())
     assert any(p.grad is not None for p in model.decoder.parameters())
+
+
+@pytest.mark.parametrize(
+    ("weights", "encoder_weights", "message"),
+    [
+        ("sanet-bsae", "random", "unknown weights 'sanet-bsae'"),  # a typo of a registry name
+        ("runs/export/sanet", "random", "with a .safetensors suffix"),  # a file named without its suffix
+        ("random", "vgg16", "unknown weights 'vgg16'"),  # once silently replaced by the default VGG-19
+        ("random", "sanet-base", "not VGG-19 encoder weights"),
+    ],
+)
+def test_weight_names_are_never_guessed(weights: str, encoder_weights: str, message: str) -> None:
+    config = dataclasses.replace(load_model_config("tiny"), weights=weights, encoder_weights=encoder_weights)
+    with pytest.raises(UserError, match=message):
+        build_model(config)

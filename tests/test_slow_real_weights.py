@@ -15,8 +15,9 @@ from sanet_text import losses as L
 from sanet_text.cli import main
 from sanet_text.imageio import load_image, resize_to
 from sanet_text.model import build_model
-from sanet_text.vgg_convert import EXAMPLES_DIR, example_batch
-from sanet_text.weights import SHIPPED_DIR, resolve_vgg
+from sanet_text.vgg_convert import example_batch
+from sanet_text.paths import EXAMPLES_DIR, SHIPPED_DIR
+from sanet_text.weights import resolve_vgg
 
 pytestmark = pytest.mark.slow
 CHELSEA, STARRY = EXAMPLES_DIR / "chelsea.jpg", EXAMPLES_DIR / "starry_night.jpg"

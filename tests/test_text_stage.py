@@ -23,7 +23,7 @@ from sanet_text.stages import TextStage
 from sanet_text.train import main, train
 from train_helpers import final_weights, write_run_config
 
-TINY_CONFIG = Path("configs/train_text_tiny.yaml")
+TINY_CONFIG = Path("configs/train/text_tiny.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_clip_losses_run_and_an_interrupted_run_resumes_exactly(text_config) -> 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"mapper": "mapper_base"}, "512-channel tokens"),
+        ({"mapper": "base"}, "512-channel tokens"),
         ({"clip": {}}, "need a CLIP model"),
         ({"clip": {"model": "ViT-B-32"}}, "needs both model and pretrained"),
         ({"prompts_file": "/nonexistent/prompts.txt"}, "cannot read prompts file"),

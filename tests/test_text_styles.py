@@ -13,7 +13,8 @@ from sanet_text.errors import UserError
 from sanet_text.model import build_model
 from sanet_text.styles.library import LibrarySpec, StyleLibrary, load_library
 from sanet_text.styles.text import text_style
-from sanet_text.styles.text_encoders import OpenCLIPEncoder, TextEncoder, build_text_encoder, prompts_dir
+from sanet_text.paths import prompts_dir
+from sanet_text.styles.text_encoders import OpenCLIPEncoder, TextEncoder, build_text_encoder
 
 TINY_CLIP = {
     "embed_dim": 16,
@@ -162,7 +163,7 @@ def test_train_and_eval_prompts_are_disjoint() -> None:
 
 def test_text_style_encodes_exemplars_with_the_model(library: StyleLibrary) -> None:
     model = build_model("tiny")
-    group = text_style("Klimt gold", model, size=64)
+    group = text_style("Klimt gold", model, library, size=64)
     assert group.source == "Klimt gold"
     assert math.isclose(sum(p.weight for p in group.parts), 1.0, rel_tol=1e-5)
     width4, width5 = model.config.widths[3], model.config.widths[4]
@@ -174,15 +175,15 @@ def test_text_style_encodes_exemplars_with_the_model(library: StyleLibrary) -> N
 
 def test_several_exemplars_become_one_token_set(library: StyleLibrary) -> None:
     model = build_model("tiny")
-    part = text_style("watercolor", model, size=64).parts[0]
+    part = text_style("watercolor", model, library, size=64).parts[0]
     assert part.label == "watercolor" and len(library.styles["watercolor"].exemplars) == 2
     assert part.feat4.dim() == 3  # (1, C, tokens of both exemplars)
-    single = text_style("brick wall", model, size=64).parts[0]
+    single = text_style("brick wall", model, library, size=64).parts[0]
     assert single.label == "brick" and single.feat4.dim() == 4  # one exemplar keeps its map
     # Two 64-px exemplars at relu4_1 (1/8 scale) give more tokens than one.
     assert part.feat4.shape[-1] > single.feat4.shape[-2] * single.feat4.shape[-1]
 
 
-def test_text_style_rejects_empty_prompt_before_loading_anything() -> None:
+def test_text_style_rejects_empty_prompt_before_using_the_library() -> None:
     with pytest.raises(UserError):
-        text_style("  ", build_model("tiny"))
+        text_style("  ", build_model("tiny"), library=None)  # type: ignore[arg-type]

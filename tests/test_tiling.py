@@ -12,7 +12,7 @@ from sanet_text import tiling
 from sanet_text.cli import main
 from sanet_text.errors import UserError
 from sanet_text.imageio import pil_to_tensor
-from sanet_text.pipeline import stylize
+from sanet_text.pipeline import Blend, stylize
 from sanet_text.styles.image import style_from_image
 
 
@@ -36,7 +36,7 @@ def test_windows_cover_the_image_with_enough_overlap(length: int, tile: int) -> 
 def test_constant_style_over_a_constant_image_stays_constant(tiny_model) -> None:
     grey = torch.full((1, 3, 450, 800), 0.4)
     flat_style = style_from_image(torch.full((3, 40, 40), 0.7), tiny_model, "flat")
-    out = stylize(tiny_model, grey, [flat_style], tile=384)
+    out = stylize(tiny_model, grey, [flat_style], tile=384).image
     assert len(tiling.tile_windows(800, 384)) * len(tiling.tile_windows(450, 384)) >= 6
     assert (out - out[..., :1, :1]).abs().max() < 1e-5
 
@@ -52,8 +52,8 @@ def test_tiled_matches_untiled_where_tiles_are_big(tiny_model, style, options) -
         mask = torch.zeros(1, 450, 600)
         mask[..., :, :300] = 1
         options = {"masks": [mask]}
-    untiled = stylize(tiny_model, content, groups, tile=0, **options)
-    tiled = stylize(tiny_model, content, groups, tile=512, **options)
+    untiled = stylize(tiny_model, content, groups, Blend(**options), tile=0).image
+    tiled = stylize(tiny_model, content, groups, Blend(**options), tile=512).image
     difference = (tiled - untiled).abs()
     assert difference.mean() < 1e-3 and difference.max() < 0.06
     assert (untiled - untiled.mean()).abs().mean() > 0.02  # 20× the tolerance: the picture is far from flat
@@ -61,8 +61,8 @@ def test_tiled_matches_untiled_where_tiles_are_big(tiny_model, style, options) -
 
 def test_whole_image_statistics_are_what_keeps_tiles_consistent(tiny_model, style, monkeypatch) -> None:
     content = pil_to_tensor(noise_image(600, 450, seed=1))[None]
-    untiled = stylize(tiny_model, content, [style], tile=0)
-    shared = (stylize(tiny_model, content, [style], tile=384) - untiled).abs().mean()
+    untiled = stylize(tiny_model, content, [style], tile=0).image
+    shared = (stylize(tiny_model, content, [style], tile=384).image - untiled).abs().mean()
     whole = tiling.whole_image_context
 
     def own_statistics_per_tile(model, image):
@@ -71,7 +71,7 @@ def test_whole_image_statistics_are_what_keeps_tiles_consistent(tiny_model, styl
         return context
 
     monkeypatch.setattr("sanet_text.pipeline.whole_image_context", own_statistics_per_tile)
-    per_tile = (stylize(tiny_model, content, [style], tile=384) - untiled).abs().mean()
+    per_tile = (stylize(tiny_model, content, [style], tile=384).image - untiled).abs().mean()
     assert per_tile > 20 * shared
 
 

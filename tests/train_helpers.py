@@ -44,12 +44,12 @@ def _write_images(folder: Path, kind: str, n: int = 3) -> None:
 
 @pytest.fixture
 def train_config(tmp_path: Path) -> Callable[..., Path]:
-    """``make(name, **fields)``: a configs/train_tiny.yaml run over small content/style images, as a YAML path."""
+    """``make(name, **fields)``: a configs/train/tiny.yaml run over small content/style images, as a YAML path."""
     _write_images(tmp_path / "content", "content")
     _write_images(tmp_path / "style" / "nested", "style")
 
     def make(name: str, **overrides) -> Path:
-        return write_run_config(Path("configs/train_tiny.yaml"), tmp_path, name, content_dirs=[str(tmp_path / "content")],
+        return write_run_config(Path("configs/train/tiny.yaml"), tmp_path, name, content_dirs=[str(tmp_path / "content")],
                                 style_dirs=[str(tmp_path / "style")], **overrides)
 
     return make

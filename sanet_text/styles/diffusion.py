@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
-from ..errors import UserError
+from ..errors import UserError, first_line
 from ..imageio import save_image
 from ..model import SANet
 from ..weights import cache_dir, hub_reachable
-from .base import StyleGroup
+from .base import StyleGroup, check_prompt, prompt_slug
 from .image import load_style_image, style_from_image
+
+# (model id or folder, device) -> a diffusers text-to-image pipeline.
+PipelineLoader = Callable[[str, torch.device], Any]
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,26 @@ def exemplar_path(prompt: str, settings: DiffusionSettings) -> Path:
     key = json.dumps({**dataclasses.asdict(settings), "model": _model_key(settings.model), "prompt": prompt},
                      sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40] or "prompt"
-    return cache_dir() / "exemplars" / f"{slug}-{digest}.png"
+    return cache_dir() / "exemplars" / f"{prompt_slug(prompt)}-{digest}.png"
 
 
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+def diffusion_unavailable(model: str) -> str | None:
+    """Why ``model`` cannot paint here (no diffusers; neither a pipeline folder, cached, nor downloadable), or None."""
+    if importlib.util.find_spec("diffusers") is None:
+        return "needs the diffusers and transformers packages: pip install diffusers transformers"
+    local = Path(model).expanduser()
+    if local.is_dir():
+        return None if (local / "model_index.json").is_file() else f"{local} is not a diffusers pipeline folder"
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    try:
+        if isinstance(try_to_load_from_cache(model, "model_index.json"), str):
+            return None
+    except ValueError:  # not a hub id either (a mistyped folder, say)
+        return f"diffusion model {model!r} is neither a pipeline folder nor a Hugging Face hub id"
+    if hub_reachable(constants.ENDPOINT):
+        return None
+    return f"diffusion model {model!r} is not in the Hugging Face cache and the hub is not reachable (offline)"
 
 
 def load_pipeline(model: str, device: torch.device) -> Any:
@@ -83,7 +100,7 @@ def load_pipeline(model: str, device: torch.device) -> Any:
             try:
                 pipe = AutoPipelineForText2Image.from_pretrained(local, local_files_only=True)
             except Exception as err:  # diffusers/transformers fail in many library-specific ways
-                raise UserError(f"cannot load the diffusion model in folder {local} ({_first_line(err)}); it must be "
+                raise UserError(f"cannot load the diffusion model in folder {local} ({first_line(err)}); it must be "
                                 "a diffusers pipeline folder (save_pretrained layout, with model_index.json)") from None
         else:
             pipe = _from_hub(AutoPipelineForText2Image, model)
@@ -105,7 +122,7 @@ def _from_hub(loader: Any, model: str) -> Any:
         try:
             return loader.from_pretrained(model)
         except Exception as err:  # offline, proxy, DNS, unknown repo: all mean "not available here"
-            reason = _first_line(err)
+            reason = first_line(err)
     raise UserError(
         f"diffusion model {model!r} is not a local folder, not in the Hugging Face cache, and could not be "
         f"downloaded ({reason}); connect to the internet once (it is cached afterwards), or pass "
@@ -113,15 +130,18 @@ def _from_hub(loader: Any, model: str) -> Any:
     )
 
 
-def paint_exemplar(prompt: str, settings: DiffusionSettings, device: torch.device | str = "cpu") -> Path:
-    """The cached exemplar of ``prompt``, painted now only if it is not cached yet; returns its path."""
-    if not prompt or not prompt.strip():
-        raise UserError('empty text prompt; describe a style, e.g. "watercolor" or "Van Gogh starry night"')
+def paint_exemplar(prompt: str, settings: DiffusionSettings, device: torch.device | str = "cpu",
+                   load: PipelineLoader | None = None) -> Path:
+    """The cached exemplar of ``prompt``, painted now only if it is not cached yet; returns its path.
+
+    ``load``: where the pipeline comes from when one is needed (a caller's cache); default :func:`load_pipeline`.
+    """
+    check_prompt(prompt)
     path = exemplar_path(prompt, settings)
     if path.is_file():
         return path
     device = torch.device(device)
-    pipe = load_pipeline(settings.model, device)
+    pipe = (load or load_pipeline)(settings.model, device)
     # A CPU generator gives the same picture for a seed on any device.
     generator = torch.Generator().manual_seed(settings.seed)
     with torch.inference_mode():
@@ -132,9 +152,10 @@ def paint_exemplar(prompt: str, settings: DiffusionSettings, device: torch.devic
     return save_image(image.convert("RGB"), path, force=True)  # atomic: a killed run leaves no half file
 
 
-def diffusion_style(prompt: str, model: SANet, size: int, settings: DiffusionSettings = DiffusionSettings()) -> StyleGroup:
+def diffusion_style(prompt: str, model: SANet, size: int, settings: DiffusionSettings = DiffusionSettings(),
+                    load: PipelineLoader | None = None) -> StyleGroup:
     """``prompt`` painted into an exemplar (at ``paint_size(size)``) and encoded as an image style of side ``size``."""
     settings = dataclasses.replace(settings, size=paint_size(size, settings.size))
-    path = paint_exemplar(prompt, settings, next(model.parameters()).device)
+    path = paint_exemplar(prompt, settings, next(model.parameters()).device, load)
     group = style_from_image(load_style_image(path, size), model, str(path))
-    return StyleGroup(source=prompt, parts=group.parts)
+    return StyleGroup(source=prompt, parts=group.parts, picture=group.picture)

@@ -21,9 +21,4 @@ def style_from_image(image: torch.Tensor, model: SANet, label: str) -> StyleGrou
     device = next(model.parameters()).device
     with torch.no_grad():  # not inference_mode: training code may reuse these features with autograd on
         feats = model.encode(image[None].to(device))
-    return StyleGroup(source=label, parts=[StyleFeatures(label=label, feat4=feats[3], feat5=feats[4])])
-
-
-def image_style(path: str | Path, model: SANet, size: int) -> StyleGroup:
-    """A style image file as a StyleGroup, labelled by its file name."""
-    return style_from_image(load_style_image(path, size), model, Path(path).name)
+    return StyleGroup(source=label, parts=[StyleFeatures(label=label, feat4=feats[3], feat5=feats[4])], picture=image)

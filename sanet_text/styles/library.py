@@ -18,8 +18,10 @@ import yaml
 
 from ..atomic import atomic_path
 from ..errors import UserError
+from ..paths import prompts_dir
 from ..weights import cache_dir
-from .text_encoders import TextEncoder, build_text_encoder, prompts_dir
+from .base import check_prompt
+from .text_encoders import TextEncoder, build_text_encoder
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,12 @@ class StyleLibrary:
 
     def resolve(self, prompt: str, temperature: float | None = None, top_k: int | None = None) -> list[tuple[str, float]]:
         """The prompt as ``[(style, weight), ...]``, best first, weights summing to 1."""
-        if not prompt or not prompt.strip():
-            raise UserError('empty text prompt; describe a style, e.g. "watercolor" or "Van Gogh starry night"')
+        prompt = check_prompt(prompt)
         temperature = self.spec.temperature if temperature is None else temperature
         if temperature <= 0:
             raise UserError(f"temperature must be positive, got {temperature}")
         k = min(top_k or self.spec.top_k, len(self.spec.styles))
-        probs = torch.softmax(self.scores(prompt.strip()) / temperature, dim=0)
+        probs = torch.softmax(self.scores(prompt) / temperature, dim=0)
         weights, idx = probs.topk(k)
         weights = weights / weights.sum()
         # Parts too light to see in the result cost a full SANet fusion each: drop them.

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import UserError
 from ..mapper import TextMapper, check_fits
 from ..model import SANet
-from .base import StyleFeatures, StyleGroup
+from .base import StyleFeatures, StyleGroup, check_prompt
 from .text_encoders import TextEncoder
 
 
@@ -18,9 +17,8 @@ def mapper_style(prompt: str, model: SANet, mapper: TextMapper, text_encoder: Te
 
     ``text_encoder`` must be the one the mapper was trained with (its config's ``text_encoder``).
     """
-    if not prompt or not prompt.strip():
-        raise UserError('empty text prompt; describe a style, e.g. "watercolor" or "Van Gogh starry night"')
+    prompt = check_prompt(prompt)
     check_fits(mapper.config, model.config)
     device = next(mapper.parameters()).device
-    feat4, feat5 = mapper(text_encoder.encode([prompt.strip()]).to(device))
+    feat4, feat5 = mapper(text_encoder.encode([prompt]).to(device))
     return StyleGroup(source=prompt, parts=[StyleFeatures(label=prompt, feat4=feat4, feat5=feat5)])

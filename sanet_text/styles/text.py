@@ -2,38 +2,43 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Callable
 
 import torch
 
 from ..errors import UserError
 from ..imageio import load_image, resize_to
 from ..model import SANet
-from .base import StyleFeatures, StyleGroup
-from .library import load_library
+from .base import StyleFeatures, StyleGroup, check_prompt
+from .library import LibraryStyle, StyleLibrary
+
+# relu4_1 and relu5_1 of a library style's exemplars.
+ExemplarFeatures = tuple[torch.Tensor, torch.Tensor]
 
 
 @torch.no_grad()
-def _exemplar_features(model: SANet, style: str, paths: tuple[Path, ...], size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def exemplar_features(model: SANet, style: LibraryStyle, size: int) -> ExemplarFeatures:
     """relu4_1/relu5_1 of a style's exemplars; several exemplars become one token set to attend across."""
     device = next(model.parameters()).device
-    feats = [model.encode(resize_to(load_image(p), size)[None].to(device)) for p in paths]
+    feats = [model.encode(resize_to(load_image(p), size)[None].to(device)) for p in style.exemplars]
     if not feats:
-        raise UserError(f"library style {style!r} has no exemplar images; reinstall sanet-text")
+        raise UserError(f"library style {style.name!r} has no exemplar images; reinstall sanet-text")
     if len(feats) == 1:
         return feats[0][3], feats[0][4]
     return torch.cat([f[3].flatten(2) for f in feats], -1), torch.cat([f[4].flatten(2) for f in feats], -1)
 
 
-def text_style(prompt: str, model: SANet, size: int = 512, encoder_name: str = "minilm",
-               temperature: float | None = None) -> StyleGroup:
-    """Resolve ``prompt`` to weighted library styles and encode their exemplars with ``model``."""
-    if not prompt or not prompt.strip():
-        # Checked before loading the text encoder, which takes seconds.
-        raise UserError('empty text prompt; describe a style, e.g. "watercolor" or "Van Gogh starry night"')
-    library = load_library(encoder_name)
+def text_style(prompt: str, model: SANet, library: StyleLibrary, size: int = 512, temperature: float | None = None,
+               features: Callable[[LibraryStyle], ExemplarFeatures] | None = None) -> StyleGroup:
+    """Resolve ``prompt`` to weighted ``library`` styles and encode their exemplars with ``model``.
+
+    ``features``: where a library style's exemplar features come from (a cache, say); by default they
+    are encoded now at ``size``.
+    """
+    prompt = check_prompt(prompt)
+    encode = features or (lambda style: exemplar_features(model, style, size))
     parts = []
     for name, weight in library.resolve(prompt, temperature):
-        feat4, feat5 = _exemplar_features(model, name, library.styles[name].exemplars, size)
+        feat4, feat5 = encode(library.styles[name])
         parts.append(StyleFeatures(label=name, feat4=feat4, feat5=feat5, weight=weight))
     return StyleGroup(source=prompt, parts=parts)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,14 +17,6 @@ import torch
 from ..errors import UserError
 
 DEFAULT_TEMPLATES = ("{}",)
-
-
-def prompts_dir() -> Path:
-    """The packaged ``sanet_text.prompts`` data folder, or the repository's ``prompts/`` when not installed."""
-    try:
-        return Path(str(resources.files("sanet_text.prompts")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2] / "prompts"
 
 
 class TextEncoder:
@@ -92,32 +82,24 @@ class OpenCLIPEncoder(TextEncoder):
 
     @classmethod
     def from_pretrained(cls, model_name: str, pretrained: str, templates: tuple[str, ...] | list[str] = DEFAULT_TEMPLATES) -> OpenCLIPEncoder:
-        """Download (or reuse open_clip's cache of) a released model, e.g. ``ViT-B-32``/``laion2b_s34b_b79k``."""
-        import open_clip
+        """A released model, e.g. ``ViT-B-32``/``laion2b_s34b_b79k`` (downloaded once, then from the cache)."""
+        from ..clip_guidance import open_clip_model
+        from ..config import ClipConfig
 
-        try:
-            model = open_clip.create_model(model_name, pretrained=pretrained)
-        except Exception as err:  # open_clip raises RuntimeError, OSError or hub errors alike
-            raise UserError(
-                f"cannot load OpenCLIP {model_name}:{pretrained} ({str(err).splitlines()[0] if str(err) else type(err).__name__}); "
-                "it needs internet once, or use the offline 'minilm' encoder"
-            ) from None
-        return cls(model, open_clip.get_tokenizer(model_name), f"clip:{model_name}:{pretrained}", templates)
+        model, tokenizer = open_clip_model(ClipConfig(model=model_name, pretrained=pretrained))
+        return cls(model, tokenizer, f"clip:{model_name}:{pretrained}", templates)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], seed: int = 0,
                     templates: tuple[str, ...] | list[str] = DEFAULT_TEMPLATES) -> OpenCLIPEncoder:
         """A randomly initialised model from an open_clip config dict (``embed_dim``, ``vision_cfg``, ``text_cfg``)."""
-        import open_clip
-        from open_clip.tokenizer import SimpleTokenizer
+        from ..clip_guidance import open_clip_model
+        from ..config import ClipConfig
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = open_clip.CLIP(**config)
-        context = int(config["text_cfg"].get("context_length", 77))
+        model, tokenizer = open_clip_model(ClipConfig(config=config, seed=seed))
         # The name keys the description-embedding cache, so it must change with the config and seed.
         digest = hashlib.sha256(json.dumps([config, seed], sort_keys=True).encode()).hexdigest()[:12]
-        return cls(model, SimpleTokenizer(context_length=context), f"clip:custom-{digest}", templates)
+        return cls(model, tokenizer, f"clip:custom-{digest}", templates)
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         # The tokenizer cuts each text to the model's context (keeping the end-of-text token).

@@ -1,11 +1,12 @@
 """Write the procedural style exemplars of the library, or many random variants for training.
 
-    python prompts/make_exemplars.py                      # library exemplars, as listed in library.yaml
-    python prompts/make_exemplars.py --train-dir DIR --per-style 30
+    python scripts/make_exemplars.py                      # library exemplars, as listed in prompts/library.yaml
+    python scripts/make_exemplars.py --train-dir DIR --per-style 30 [--photos FOLDER ...]
 
 Library exemplars are deterministic (photo and seed come from ``library.yaml``). Training variants
-draw a random photo, crop, size and renderer seed each; the folder appears complete or not at all
-(written under a temporary name, renamed at the end).
+draw a random photo (the bundled examples, plus the photos in each ``--photos`` folder), crop, size
+and renderer seed each; the folder appears complete or not at all (written under a temporary name,
+renamed at the end). Build-time only: neither this nor the renderers ship in the wheel.
 """
 
 from __future__ import annotations
@@ -15,28 +16,18 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import yaml
 from PIL import Image
 
-from sanet_text.exemplars import RENDERERS
+from exemplar_media import RENDERERS
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-EXAMPLES = REPO / "sanet_text" / "assets" / "examples"
+from sanet_text.imageio import IMAGE_SUFFIXES
+from sanet_text.paths import EXAMPLES_DIR, prompts_dir
+
 SITE = Path(np.__file__).resolve().parents[1]
-# Colour photos only: grey test cards and textures would teach the model "grey" as a style cue.
-# Not motorcycle_left.png: the Middlebury stereo set states no licence, and trained weights ship.
-TRAIN_SOURCES = [
-    *(SITE / "skimage" / "data" / n for n in
-      ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "hubble_deep_field.jpg", "retina.jpg"]),
-    SITE / "sklearn" / "datasets" / "images" / "china.jpg",
-    SITE / "sklearn" / "datasets" / "images" / "flower.jpg",
-    *(Path("/work/shared/data/opencv-doc") / n for n in
-      ["apple.jpg", "baboon.jpg", "building.jpg", "butterfly.jpg", "fruits.jpg", "home.jpg",
-       "orange.jpg", "squirrel_cls.jpg"]),
-]
 EXEMPLAR_SIDE = 384
 EXEMPLAR_QUALITY = 85
 
@@ -50,32 +41,36 @@ def _source(name: str) -> Path:
     """A copied exemplar's file: ``skimage:<file>`` in scikit-image's sample data, else repo-relative."""
     if name.startswith("skimage:"):
         return SITE / "skimage" / "data" / name.removeprefix("skimage:")
-    return REPO / name
+    return prompts_dir().parent / name
 
 
-def write_library_exemplars(library: Path = HERE / "library.yaml") -> list[Path]:
+def write_library_exemplars(library: Path = prompts_dir() / "library.yaml") -> list[Path]:
     """Render every library exemplar that names a ``render`` medium and copy (reduced) the ``source`` ones."""
     spec = yaml.safe_load(library.read_text(encoding="utf-8"))
     written = []
     for name, style in spec["styles"].items():
         for ex in style["exemplars"]:
-            out = HERE / ex["file"]
+            out = library.parent / ex["file"]
             out.parent.mkdir(parents=True, exist_ok=True)
             if "render" in ex:
-                photo = _fit(Image.open(EXAMPLES / ex["photo"]).convert("RGB"), EXEMPLAR_SIDE)
+                photo = _fit(Image.open(EXAMPLES_DIR / ex["photo"]).convert("RGB"), EXEMPLAR_SIDE)
                 image = RENDERERS[ex["render"]](photo, int(ex["seed"]))
             else:
                 image = _fit(Image.open(_source(ex["source"])).convert("RGB"), EXEMPLAR_SIDE)
             image.save(out, "JPEG", quality=EXEMPLAR_QUALITY, optimize=True)
             written.append(out)
-            print(f"{name}: {out.relative_to(HERE)}")
+            print(f"{name}: {out.relative_to(library.parent)}")
     return written
 
 
-def _train_photos() -> list[Path]:
-    """Training photos by stem, preferring the full-size originals over the bundled downscaled copies."""
-    photos = {p.stem: p for p in sorted(EXAMPLES.glob("*.jpg")) if p.stem != "starry_night"}
-    photos.update({p.stem: p for p in TRAIN_SOURCES if p.exists()})
+def _train_photos(folders: Sequence[Path] = ()) -> list[Path]:
+    """Training photos by stem: the bundled examples, replaced by (full-size) photos of the same name in ``folders``.
+
+    Give colour photos only: grey test cards and textures would teach the model "grey" as a style cue.
+    """
+    photos = {p.stem: p for p in sorted(EXAMPLES_DIR.glob("*.jpg")) if p.stem != "starry_night"}
+    for folder in folders:
+        photos.update({p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES})
     if len(photos) < 3:
         sys.exit("too few training photos found")
     return [photos[k] for k in sorted(photos)]
@@ -91,8 +86,8 @@ def _random_view(photo: Image.Image, rng: np.random.Generator) -> Image.Image:
     return _fit(photo.crop((x, y, x + cw, y + ch)), int(rng.integers(320, 449)))
 
 
-def write_training_set(target: Path, per_style: int, seed: int = 0) -> None:
-    paths = _train_photos()
+def write_training_set(target: Path, per_style: int, seed: int = 0, photo_folders: Sequence[Path] = ()) -> None:
+    paths = _train_photos(photo_folders)
     photos = [Image.open(p).convert("RGB") for p in paths]
     print(f"{len(photos)} photos: {', '.join(p.stem for p in paths)}")
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
@@ -118,9 +113,11 @@ def main() -> None:
     parser.add_argument("--train-dir", type=Path, help="write random training variants here instead")
     parser.add_argument("--per-style", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--photos", type=Path, action="append", default=[],
+                        help="a folder of colour photos to draw training variants from (repeatable)")
     args = parser.parse_args()
     if args.train_dir:
-        write_training_set(args.train_dir.resolve(), args.per_style, args.seed)
+        write_training_set(args.train_dir.resolve(), args.per_style, args.seed, args.photos)
     else:
         write_library_exemplars()
 

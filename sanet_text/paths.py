@@ -1,0 +1,31 @@
+"""Where the package's data lives, in a source checkout and in an installed wheel alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The bundled example photos (and Starry Night), with their attribution.
+EXAMPLES_DIR = PACKAGE_DIR / "assets" / "examples"
+# Shipped weights. Named "pretrained", not "weights", so the folder cannot shadow weights.py.
+SHIPPED_DIR = PACKAGE_DIR / "pretrained"
+
+
+def data_dir(name: str) -> Path:
+    """A top-level data folder of the repository (``configs``, ``prompts``) or its packaged copy.
+
+    The wheel installs them inside the package (``sanet_text/configs``, ...); a source checkout or an
+    editable install has them beside the package.
+    """
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+
+
+def prompts_dir() -> Path:
+    """The style library, its exemplars and the prompt lists."""
+    return data_dir("prompts")
+
+
+def configs_dir() -> Path:
+    """The model, mapper, training and accelerate configs and the weights registry."""
+    return data_dir("configs")

