@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from tqdm import tqdm
 from .commands import Parser, image_files, pixel_size
 from .errors import UserError, run_command
 from .export import PRECISIONS
-from .imageio import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, save_image
+from .imageio import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, path_exists, save_image
 from .styles.base import prompt_slug
 from .styles.diffusion import DiffusionSettings
 from .stylizer import TEXT_SOURCES, Stylizer, mapper_unavailable
@@ -25,7 +24,6 @@ from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
 PROG = "sanet-text"
 # Longest file name and path (bytes) Linux file systems accept. macOS and Windows count 255
 # characters instead, but files with such names have an image extension, which is checked first.
-NAME_MAX, PATH_MAX = 255, 4096
 DESCRIPTION = "Arbitrary style transfer (SANet): paint CONTENT in the style of a picture, a sentence, or several."
 EPILOG = """\
 styles:
@@ -136,20 +134,8 @@ def _slug(style: Path | str) -> str:
 
 
 def _is_image_path(value: str) -> bool:
-    """An image name (by extension) or an existing file; anything else is a prompt.
-
-    Strings no file system accepts as a name (a component over 255 bytes, as a 92-character Chinese
-    prompt is, or a NUL) are prompts without asking the OS, which would fail instead of answering.
-    """
-    if Path(value).suffix.lower() in IMAGE_SUFFIXES:
-        return True
-    try:
-        encoded = os.fsencode(value)
-    except UnicodeEncodeError:  # not representable as a file name at all
-        return False
-    if b"\0" in encoded or len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
-        return False
-    return Path(value).exists()
+    """An image name (by extension) or an existing file; anything else is a prompt."""
+    return Path(value).suffix.lower() in IMAGE_SUFFIXES or path_exists(value)
 
 
 def attention_path(output: Path) -> Path:
@@ -205,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--save-attention shows attention on a style picture; give one with --style IMAGE")
 
     content = Path(args.content)
-    if not content.exists():
+    if not path_exists(args.content):
         raise UserError(f"file not found: {content}")
     folder_input = content.is_dir()
     contents = image_files(content)

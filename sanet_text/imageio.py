@@ -70,6 +70,26 @@ def load_pil(path: str | Path) -> Image.Image:
     return rgb
 
 
+# Longest file name component and path Linux accepts, in bytes.
+NAME_MAX, PATH_MAX = 255, 4096
+
+
+def path_exists(value: str) -> bool:
+    """Whether ``value`` names an existing file or folder, answered without letting the OS fail.
+
+    Strings no file system accepts as a name (a component over 255 bytes, as a 92-character Chinese
+    prompt is, or a NUL, or text the file-system encoding cannot hold) name nothing; asking the OS
+    about them raises instead of answering.
+    """
+    try:
+        encoded = os.fsencode(value)
+    except UnicodeEncodeError:
+        return False
+    if b"\0" in encoded or len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        return False
+    return Path(value).exists()
+
+
 def check_regular_file(path: Path) -> None:
     """A one-line :class:`UserError` unless ``path`` is an existing regular file (or a link to one).
 

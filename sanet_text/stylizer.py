@@ -26,7 +26,7 @@ from PIL import Image
 from .config import MapperConfig, ModelConfig, load_mapper_config, load_model_config
 from .errors import UserError
 from .export import PRECISIONS, InferenceOptions, autocast, prepare
-from .imageio import load_image, load_pil, resize_to, tensor_to_pil
+from .imageio import load_image, load_pil, path_exists, resize_to, tensor_to_pil
 from .mapper import TextMapper, build_mapper
 from .model import SANet, build_model
 from .pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_key
@@ -293,7 +293,7 @@ class Stylizer:
         prompts, unknown or unavailable text sources, unreadable style or mask files."""
         check_blend(len(styles), mix, len(masks), alpha)
         for style in styles:
-            if isinstance(style, str) and Path(style).is_file():
+            if isinstance(style, str) and path_exists(style) and Path(style).is_file():
                 raise UserError(f"style {style!r} is a file; pass pathlib.Path({style!r}) to use it as a style image, "
                                 f"or Prompt({style!r}) to use the words")
             if isinstance(style, (str, Prompt)):
