@@ -32,6 +32,7 @@ from sanet_text.model import SANet, build_model
 from sanet_text.pipeline import stylize
 from sanet_text.styles.base import StyleGroup
 from sanet_text.styles.image import style_from_image
+from sanet_text.sysinfo import system_info
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "sanet_text" / "assets" / "examples"
@@ -111,6 +112,7 @@ def main() -> None:
     parser.add_argument("--weights", help="SANet weights (default: the shipped ones, else random)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (minutes of compiling)")
     args = parser.parse_args()
+    print(system_info().line(), flush=True)
 
     torch.manual_seed(0)
     model, weights_note = load_model(args.config, args.weights)
@@ -138,8 +140,7 @@ def main() -> None:
     if args.compile:
         paths += [("torch.compile", lambda: torch_path(model, InferenceOptions(compile=True)))]
 
-    print(f"# fast inference: {args.config} model, {args.size} px content, SANet weights: {weights_note}, torch threads: "
-          f"{torch.get_num_threads()}, {torch.__version__}")
+    print(f"# fast inference: {args.config} model, {args.size} px content, SANet weights: {weights_note}")
     print("| path | s/image | first run s | speed-up | content loss (Δ vs fp32) | style loss (Δ vs fp32) | mean abs Δ pixel |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     # The first path is eager fp32: every later row is compared with it.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from sanet_text.sysinfo import system_info
 from sanet_text.tiling import AUTO_TILE, measure_in_subprocess
 
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=AUTO_TILE, help=f"tile side (default {AUTO_TILE})")
     parser.add_argument("--untiled-up-to", type=int, default=2048, help="largest size also run untiled (0 = none)")
     args = parser.parse_args()
+    print(system_info().line(), flush=True)
     print(f"# {args.config} model, tile {args.tile} px")
     print("| size | mode | peak RSS MB | before stylize MB (model, style, content) | seconds |")
     print("| --- | --- | --- | --- | --- |")

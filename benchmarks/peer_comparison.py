@@ -25,6 +25,7 @@ from sanet_text.eval import evaluate, mean_rows
 from sanet_text.imageio import load_image, resize_to
 from sanet_text.model import build_model
 from sanet_text.styles.text_encoders import prompts_dir
+from sanet_text.sysinfo import system_info
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "sanet_text" / "assets" / "examples"
 STYLE_PICTURE = "starry_night.jpg"
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--weights", help="SANet weights (default: the shipped ones)")
     parser.add_argument("--config", default="base")
     args = parser.parse_args(argv)
+    print(system_info().line(), flush=True)
 
     start = time.perf_counter()
     model = build_model(args.config, args.weights)

@@ -177,9 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from .cli import _device
     from .model import build_model
+    from .sysinfo import system_info
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    print(system_info().line(), flush=True)  # first, so even an interrupted run says where it ran
     device = _device(args.device)
     model = build_model(args.config, args.weights, args.vgg_weights, device)
     rows = run_bench(model, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)
