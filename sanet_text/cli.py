@@ -45,8 +45,9 @@ how the options work:
                      (first) style image, as heat maps.
 
 outputs:
-  Default name <content>_<style>.png in the current folder (or in -o when it is a folder). Writes are
-  atomic; an existing file is kept unless --force; an input file is never overwritten.
+  Default name <content>_<style>.png in the current folder (or in -o when it is a folder); running the
+  same command again replaces it. A file named with -o is kept unless --force. An input file is never
+  overwritten, even with --force. Writes are atomic (no half-written file after a crash).
   Errors are one line on stderr with exit code 2; set SANET_TEXT_DEBUG=1 to see tracebacks.
 """
 NOT_AVAILABLE = "text styles are not available yet; give a style image with --style"
@@ -123,12 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
                              "int8 = quantised attention and decoder (CPU), calibrated on the bundled examples")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the encoder and decoder: slow first image, faster after (folders)")
-    parser.add_argument("-o", "--output", metavar="OUT", help="output file, or folder (required to be one for folder input)")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="output file (kept if it exists, unless --force), or a folder (must be one for folder "
+                             "input; created if missing). Default: <content>_<style>.png in the current folder")
     parser.add_argument("--seed", type=int, metavar="N", help="seed every random generator: identical outputs across runs")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                         help="where to run (default auto: cuda if available)")
     parser.add_argument("--save-attention", action="store_true", help="also write OUT.attention.png (attention heat maps)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing outputs (never inputs)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite an existing file named with -o (outputs named by sanet-text are always "
+                             "replaced; inputs never are)")
     parser.add_argument("--weights", metavar="PATH", help="SANet weights (.safetensors)")
     parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 encoder weights (.safetensors, .h5 or .pth)")
     # Model config name or YAML path; only tests and developers need another than "base".
@@ -289,7 +294,11 @@ def run(args: argparse.Namespace) -> int:
     if folder_input:
         outputs[0].parent.mkdir(parents=True, exist_ok=True)
     inputs = contents + [Path(s.value) for s in specs if s.image is not None] + [Path(m) for m in args.mask]
-    _check_outputs(outputs, inputs, args.force, args.save_attention)
+    # Files the tool names itself are its own to replace, so a command can simply be run again; a file
+    # the user named with -o may be anything of theirs, so replacing it takes --force.
+    named_by_user = args.output is not None and outputs[0] == Path(args.output)
+    replace = args.force or not named_by_user
+    _check_outputs(outputs, inputs, replace, args.save_attention)
 
     if args.seed is not None:
         _seed(args.seed)
@@ -313,7 +322,7 @@ def run(args: argparse.Namespace) -> int:
                                      disable=not folder_input):
         start = time.perf_counter()
         try:
-            _render(model, content_path, output, groups, specs, args)
+            _render(model, content_path, output, groups, specs, args, replace)
         except UserError as err:
             if not folder_input:
                 raise
@@ -325,20 +334,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(model: torch.nn.Module, content_path: Path, output: Path, groups: list[StyleGroup],
-            specs: list[StyleSpec], args: argparse.Namespace) -> None:
+            specs: list[StyleSpec], args: argparse.Namespace, replace: bool) -> None:
     content = resize_to(load_image(content_path), args.size)
     masks = [load_mask(mask, tuple(content.shape[-2:])) for mask in args.mask]
     attention: list | None = [] if args.save_attention else None
     with autocast(args.precision, next(model.parameters()).device):
         image = stylize(model, content[None], groups, args.mix, args.alpha, masks, args.preserve_color, attention,
                         tile=args.tile)
-    save_image(image[0], output, force=args.force)
+    save_image(image[0], output, force=replace)
     if attention is not None:
         from .attention_maps import render_attention
 
         shown = next(i for i, spec in enumerate(specs) if spec.image is not None)
         picture = render_attention(content, specs[shown].image, attention[shown][0])  # type: ignore[arg-type]
-        save_image(picture, attention_path(output), force=args.force)
+        save_image(picture, attention_path(output), force=replace)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
