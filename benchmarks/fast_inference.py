@@ -106,9 +106,11 @@ def quality(model: SANet, render: Render, pairs: list[tuple[torch.Tensor, StyleG
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512, help="content side for timing (default 512)")
-    parser.add_argument("--quality-size", type=int, default=256, help="image side for the quality columns")
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--config", default="base", help="model config (tiny: a quick check of this script)")
+    parser.add_argument("--quality-size", type=int, default=256,
+                        help="image side for the quality columns (default 256)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs per path, after a warm-up (default 2)")
+    parser.add_argument("--config", default="base",
+                        help="model config (default base; tiny: a quick check of this script)")
     parser.add_argument("--weights", help="SANet weights (default: the shipped ones, else random)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (minutes of compiling)")
     args = parser.parse_args()

@@ -1,10 +1,10 @@
 """sanet-text vs Magenta (and Gatys) on the same content/style pairs, as Markdown tables for the model card.
 
-Contents: the bundled photos (``sanet_text/assets/examples``). Styles: Starry Night and the first
+Contents: the bundled photos (sanet_text/assets/examples). Styles: Starry Night and the first
 exemplar of a few library styles, all used as style pictures. Every method's output is scored in
-the same VGG space, the sanet-text encoder's, with :mod:`sanet_text.losses` (via
-``sanet_text.eval.evaluate``). Gatys optimisation takes minutes per image on a CPU, so it runs on
-the first ``--gatys-pairs`` pairs only, and gets its own table comparing all methods on that subset.
+the same VGG space, the sanet-text encoder's, with sanet_text.losses (via
+sanet_text.eval.evaluate). Gatys optimisation takes minutes per image on a CPU, so it runs on
+the first --gatys-pairs pairs only, and gets its own table comparing all methods on that subset.
 
     python benchmarks/peer_comparison.py --size 512
 """
@@ -46,10 +46,11 @@ HEADER = ["| method | pairs | style loss ↓ | content loss ↓ | edge SSIM ↑ 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=512, help="longer side of contents and styles (default 512)")
-    parser.add_argument("--gatys-steps", type=int, default=GatysConfig.steps, help="Gatys L-BFGS evaluations")
-    parser.add_argument("--gatys-pairs", type=int, default=3, help="pairs Gatys runs on (0 = none)")
+    parser.add_argument("--gatys-steps", type=int, default=GatysConfig.steps,
+                        help=f"Gatys L-BFGS evaluations (default {GatysConfig.steps})")
+    parser.add_argument("--gatys-pairs", type=int, default=3, help="pairs Gatys runs on (default 3; 0 = none)")
     parser.add_argument("--weights", help="SANet weights (default: the shipped ones)")
-    parser.add_argument("--config", default="base")
+    parser.add_argument("--config", default="base", help="model config (default base)")
     args = parser.parse_args(argv)
     print(system_info().line(), flush=True)
 

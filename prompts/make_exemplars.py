@@ -3,7 +3,7 @@
     python prompts/make_exemplars.py                      # library exemplars, as listed in library.yaml
     python prompts/make_exemplars.py --train-dir DIR --per-style 30
 
-Library exemplars are deterministic (photo and seed come from ``library.yaml``). Training variants
+Library exemplars are deterministic (photo and seed come from library.yaml). Training variants
 draw a random photo, crop, size and renderer seed each; the folder appears complete or not at all
 (written under a temporary name, renamed at the end).
 """
@@ -116,8 +116,8 @@ def write_training_set(target: Path, per_style: int, seed: int = 0) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-dir", type=Path, help="write random training variants here instead")
-    parser.add_argument("--per-style", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-style", type=int, default=30, help="training variants per style (default 30)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training variants (default 0)")
     args = parser.parse_args()
     if args.train_dir:
         write_training_set(args.train_dir.resolve(), args.per_style, args.seed)

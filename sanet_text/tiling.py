@@ -171,9 +171,11 @@ def measure_in_subprocess(config: str, size: int, tile: int | None = None) -> di
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Peak memory of tiled stylisation at several image sizes.")
-    parser.add_argument("--sizes", default="1024,2048,4096", help="comma-separated square image sides")
-    parser.add_argument("--config", default="base")
+    parser = argparse.ArgumentParser(prog="python -m sanet_text.tiling",
+                                     description="Peak memory of tiled stylisation at several image sizes.")
+    parser.add_argument("--sizes", default="1024,2048,4096",
+                        help="comma-separated square image sides (default 1024,2048,4096)")
+    parser.add_argument("--config", default="base", help="model config (default base)")
     parser.add_argument("--tile", type=int, help="tile side (0 = untiled; default: automatic)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # one measurement, in this process
     args = parser.parse_args(argv)

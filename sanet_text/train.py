@@ -1,13 +1,24 @@
 """Training, readable top to bottom. Runs the same on one CPU or many GPUs:
 
+    python -m sanet_text.train --config configs/train_cpu.yaml
     accelerate launch -m sanet_text.train --config configs/train_cpu.yaml
     python -m sanet_text.train --config configs/train_cpu.yaml --resume
 
 Stage "image" trains the attention modules and the decoder on (content, style image) pairs with
 the SANet losses (content, style, identity). Stage "text" trains a mapper from prompt embeddings to
-style tokens (:mod:`sanet_text.mapper`) against the prompts' library exemplars and, optionally, CLIP.
-A run is resumable exactly: data order depends only on the step (see :mod:`sanet_text.data`) and
+style tokens (sanet_text.mapper) against the prompts' library exemplars and, optionally, CLIP.
+A run is resumable exactly: data order depends only on the step (see sanet_text.data) and
 checkpoints hold weights, optimizer and scheduler.
+
+Data: the image folders named by the config's content_dirs and style_dirs, searched recursively.
+configs/train_cpu.yaml reads data/content, data/styles and data/styles_synth (the text recipes
+only data/content), which scripts/prepare_cpu_data.py assembles from scikit-image and scikit-learn sample photos, OpenCV's
+sample images (Debian package opencv-doc) and generated exemplars:
+
+    pip install scikit-image scikit-learn
+    python scripts/prepare_cpu_data.py --opencv-doc DIR_WITH_OPENCV_SAMPLES --out data
+
+Outputs go to the config's output_dir: checkpoints/, metrics.csv and samples/.
 """
 
 from __future__ import annotations
@@ -177,11 +188,13 @@ def export_weights(run_dir: Path, out: Path, half: bool = True, mapper: bool = F
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sanet_text.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="training config YAML (see configs/)")
+    parser.add_argument("--config", required=True, metavar="YAML",
+                        help="training config: a YAML file or a name from configs/, e.g. configs/train_cpu.yaml")
     parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
-    parser.add_argument("--steps", type=int, help="override the config's total steps")
-    parser.add_argument("--output-dir", help="override the config's run folder")
-    parser.add_argument("--max-minutes", type=float, help="checkpoint and stop after this many minutes")
+    parser.add_argument("--steps", type=int, metavar="N", help="total steps (default: the config's steps)")
+    parser.add_argument("--output-dir", metavar="DIR", help="run folder (default: the config's output_dir)")
+    parser.add_argument("--max-minutes", type=float, metavar="M",
+                        help="checkpoint and stop cleanly after M minutes (default: no limit)")
     parser.add_argument("--export", metavar="OUT.safetensors", help="export the run's latest weights (fp16) and exit")
     parser.add_argument("--export-mapper", metavar="OUT.safetensors",
                         help="export a text-stage run's latest mapper weights (fp16) and exit")

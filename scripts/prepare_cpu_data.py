@@ -1,11 +1,11 @@
-"""Assemble the training folders of ``configs/train_cpu.yaml`` from what the registries provide.
+"""Assemble the training folders of configs/train_cpu.yaml from what the registries provide.
 
     python scripts/prepare_cpu_data.py --opencv-doc ../shared/data/opencv-doc --out data
 
 data/content: colour photos from scikit-image (CC0 / public domain), scikit-learn (CC BY 2.0) and
-OpenCV's sample data (Debian ``opencv-doc``; Apache-2.0/BSD). data/styles/starry_night: Van Gogh,
+OpenCV's sample data (Debian opencv-doc; Apache-2.0/BSD). data/styles/starry_night: Van Gogh,
 public domain (from opencv-doc). data/styles/textures: scikit-image brick/grass/gravel (CC0).
-data/styles_synth: 12 media x 30 generated exemplars (``prompts/make_exemplars.py``).
+data/styles_synth: 12 media x 30 generated exemplars (prompts/make_exemplars.py).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def package_dir(name: str, sub: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--opencv-doc", type=Path, required=True, help="folder with OpenCV's sample images")
-    parser.add_argument("--out", type=Path, default=Path("data"))
+    parser.add_argument("--out", type=Path, default=Path("data"), help="folder to fill (default data)")
     args = parser.parse_args()
     skimage, sklearn = package_dir("skimage", "data"), package_dir("sklearn", "datasets/images")
     plan = [(skimage / f, "content") for f in SKIMAGE] + [(sklearn / f, "content") for f in SKLEARN]
