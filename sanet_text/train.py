@@ -12,8 +12,8 @@ checkpoints hold weights, optimizer and scheduler.
 
 Data: the image folders named by the config's content_dirs and style_dirs, searched recursively.
 configs/train_cpu.yaml reads data/content, data/styles and data/styles_synth (the text recipes
-only data/content), which scripts/prepare_cpu_data.py assembles from scikit-image and scikit-learn sample photos, OpenCV's
-sample images (Debian package opencv-doc) and generated exemplars:
+only data/content), which scripts/prepare_cpu_data.py assembles from scikit-image and scikit-learn
+sample photos, OpenCV's sample images (Debian package opencv-doc) and generated exemplars:
 
     pip install scikit-image scikit-learn
     python scripts/prepare_cpu_data.py --opencv-doc DIR_WITH_OPENCV_SAMPLES --out data
