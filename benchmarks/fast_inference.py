@@ -33,6 +33,7 @@ from sanet_text.paths import EXAMPLES_DIR, prompts_dir
 from sanet_text.pipeline import stylize
 from sanet_text.styles.base import StyleGroup
 from sanet_text.styles.image import style_from_image
+from sanet_text.sysinfo import system_info
 
 TIMING_PAIR = (EXAMPLES_DIR / "chelsea.jpg", EXAMPLES_DIR / "starry_night.jpg")
 # Not among export.calibration_pairs() (the first four photos with Starry Night).
@@ -104,12 +105,15 @@ def quality(model: SANet, render: Render, pairs: list[tuple[torch.Tensor, StyleG
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512, help="content side for timing (default 512)")
-    parser.add_argument("--quality-size", type=int, default=256, help="image side for the quality columns")
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--config", default="base", help="model config (tiny: a quick check of this script)")
+    parser.add_argument("--quality-size", type=int, default=256,
+                        help="image side for the quality columns (default 256)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs per path, after a warm-up (default 2)")
+    parser.add_argument("--config", default="base",
+                        help="model config (default base; tiny: a quick check of this script)")
     parser.add_argument("--weights", help="SANet weights (default: the shipped ones, else random)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (minutes of compiling)")
     args = parser.parse_args()
+    print(system_info().line(), flush=True)
 
     torch.manual_seed(0)
     model, weights_note = load_model(args.config, args.weights)
@@ -137,8 +141,7 @@ def main() -> None:
     if args.compile:
         paths += [("torch.compile", lambda: torch_path(model, InferenceOptions(compile=True)))]
 
-    print(f"# fast inference: {args.config} model, {args.size} px content, SANet weights: {weights_note}, torch threads: "
-          f"{torch.get_num_threads()}, {torch.__version__}")
+    print(f"# fast inference: {args.config} model, {args.size} px content, SANet weights: {weights_note}")
     print("| path | s/image | first run s | speed-up | content loss (Δ vs fp32) | style loss (Δ vs fp32) | mean abs Δ pixel |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     # The first path is eager fp32: every later row is compared with it.

@@ -23,6 +23,7 @@ import torch
 
 from sanet_text.paths import EXAMPLES_DIR
 from sanet_text.stylizer import Stylizer
+from sanet_text.sysinfo import system_info
 from sanet_text.tiling import AUTO_TILE
 
 
@@ -53,15 +54,18 @@ def measure_in_subprocess(config: str, size: int, tile: int | None = None) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="base")
-    parser.add_argument("--sizes", default="1024,2048,4096")
+    parser.add_argument("--config", default="base", help="model config (default base)")
+    parser.add_argument("--sizes", default="1024,2048,4096",
+                        help="comma-separated square image sides (default 1024,2048,4096)")
     parser.add_argument("--tile", type=int, default=AUTO_TILE, help=f"tile side (default {AUTO_TILE})")
-    parser.add_argument("--untiled-up-to", type=int, default=2048, help="largest size also run untiled (0 = none)")
+    parser.add_argument("--untiled-up-to", type=int, default=2048,
+                        help="largest size also run untiled (default 2048; 0 = none)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # one measurement, in this process
     args = parser.parse_args()
     if args.child is not None:
         print(json.dumps(measure(args.config, args.child, args.tile)))
         return
+    print(system_info().line(), flush=True)
     print(f"# {args.config} model, tile {args.tile} px")
     print("| size | mode | peak RSS MB | before stylize MB (model, style, content) | seconds |")
     print("| --- | --- | --- | --- | --- |")

@@ -69,8 +69,8 @@ def draw(series: dict[str, list[tuple[int, float]]], width: int = 900, height: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("metrics", type=Path)
-    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("metrics", type=Path, help="a training run's metrics.csv")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="the PNG to write (replaced if it exists)")
     args = parser.parse_args()
     save_image(draw(read_metrics(args.metrics)), args.output, force=True)
     print(args.output)

@@ -35,11 +35,11 @@ from sanet_text.baselines import MagentaMethod, magenta_model_dir
 from sanet_text.encoder import Encoder
 from sanet_text.imageio import load_image, resize_to, tensor_to_pil
 from sanet_text.model import SANet, build_model
-from sanet_text.styles.text_encoders import prompts_dir
+from sanet_text.paths import EXAMPLES_DIR as EXAMPLES, prompts_dir
+from sanet_text.sysinfo import system_info
 from sanet_text.vgg_convert import caffe_input_conv, convs_from_keras_h5
 from sanet_text.weights import installed_file, registry
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "sanet_text" / "assets" / "examples"
 EXEMPLAR_STYLES = ("watercolor", "cubism", "ukiyo_e", "pointillism")
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TERMS = [f"{layer} {kind}" for layer in LAYERS for kind in ("mean", "std")]
@@ -137,7 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a sanet-text model to score; repeat to compare (default: shipped=base)")
     parser.add_argument("--sheet", type=Path, help="also write a picture grid: content, style, each method's output")
     args = parser.parse_args(argv)
+    print(system_info().line(), flush=True)
 
+    print(system_info().line(), flush=True)  # first, so even an interrupted run says where it ran
     start = time.perf_counter()
     contents, styles = load_pairs(args.pairs, args.size)
     methods = [(label, sanet_method(build_model(config, weights), args.style_size))

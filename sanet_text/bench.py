@@ -1,12 +1,12 @@
 """Seconds per image of sanet-text and its peers, against the floor of one VGG-19 forward pass.
 
-``python -m sanet_text.bench`` times, in one process and on one content/style pair at ``--size``:
-the bare encoder to relu5_1 (no feed-forward stylisation can be cheaper: every method here but
-Magenta runs it at least once), sanet-text with an image style and with a text style (library
-path), the Magenta peer and Gatys optimisation. Style preparation (encoding the style, resolving
-a prompt) happens once per style and is reported apart from the per-image time. Each timing is the
-median of ``--repeats`` runs after one warm-up run. High-resolution memory and the fast-inference
-paths have their own benchmarks in ``benchmarks/``.
+Times, in one process and on one content/style pair at --size: the bare encoder to relu5_1 (no
+feed-forward stylisation can be cheaper: every method here but Magenta runs it at least once),
+sanet-text with an image style and with a text style (library path), the Magenta peer and Gatys
+optimisation. Style preparation (encoding the style, resolving a prompt) happens once per style and
+is reported apart from the per-image time. Each timing is the median of --repeats runs after one
+warm-up run. The first line of the output names the machine (CPU, AVX/AMX flags, torch, threads).
+High-resolution memory and the fast-inference paths have their own benchmarks in benchmarks/.
 """
 
 from __future__ import annotations
@@ -160,25 +160,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m sanet_text.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=512, help="content and style side in pixels (default 512)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method; the median is shown (default 3)")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch and onnxruntime (default: torch's)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="default cpu")
-    parser.add_argument("--config", default="base", help="model config (default base)")
-    parser.add_argument("--weights", help="SANet weights; 'random' times the architecture without trained weights")
-    parser.add_argument("--vgg-weights", help="VGG-19 weights (default: the config's)")
-    parser.add_argument("--gatys-steps", type=int, default=10, help="Gatys evaluations actually run (default 10)")
-    parser.add_argument("--gatys-full-steps", type=int, default=GatysConfig.steps,
+    parser.add_argument("--size", type=int, default=512, metavar="N",
+                        help="content and style side in pixels (default 512)")
+    parser.add_argument("--repeats", type=int, default=3, metavar="N",
+                        help="timed runs per method; the median is shown (default 3)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for torch and onnxruntime (default: torch's own, from OMP_NUM_THREADS "
+                             "or the cores)")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                        help="where to run (default cpu; auto = cuda if available)")
+    parser.add_argument("--config", default="base", metavar="NAME", help="model config (default base)")
+    parser.add_argument("--weights", metavar="PATH",
+                        help="SANet weights; 'random' times the architecture without trained weights (default: the "
+                             "shipped ones)")
+    parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 weights (default: the config's)")
+    parser.add_argument("--gatys-steps", type=int, default=10, metavar="N",
+                        help="Gatys evaluations actually run (default 10)")
+    parser.add_argument("--gatys-full-steps", type=int, default=GatysConfig.steps, metavar="N",
                         help=f"Gatys evaluations the row is scaled to (default {GatysConfig.steps}, the eval default)")
-    parser.add_argument("--prompt", default="Van Gogh starry night", help="the text style timed")
+    parser.add_argument("--prompt", default="Van Gogh starry night", metavar="TEXT",
+                        help="the text style timed (default 'Van Gogh starry night')")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from .stylizer import Stylizer
+    from .sysinfo import system_info
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    print(system_info().line(), flush=True)  # first, so even an interrupted run says where it ran
     stylizer = Stylizer.from_pretrained(args.weights, config=args.config, vgg_weights=args.vgg_weights,
                                         device=args.device)
     rows = run_bench(stylizer, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)

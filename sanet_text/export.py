@@ -207,10 +207,11 @@ class OnnxStylizer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Export a SANet (encoder, attention, decoder) to ONNX.")
+    parser = argparse.ArgumentParser(prog="python -m sanet_text.export",
+                                     description="Export a SANet (encoder, attention, decoder) to ONNX.")
     parser.add_argument("output", help="the .onnx file to write")
-    parser.add_argument("--config", default="base")
-    parser.add_argument("--weights", help="SANet weights (.safetensors); default: the config's")
+    parser.add_argument("--config", default="base", metavar="NAME", help="model config (default base)")
+    parser.add_argument("--weights", metavar="PATH", help="SANet weights, .safetensors (default: the config's)")
     args = parser.parse_args(argv)
     from .model import build_model
 

@@ -5,11 +5,20 @@
 
 Stage "image" trains the attention modules and the decoder on (content, style image) pairs with
 the SANet losses (content, style, identity). Stage "text" trains a mapper from prompt embeddings to
-style tokens (:mod:`sanet_text.mapper`) against the prompts' library exemplars and, optionally, CLIP.
-A run is resumable exactly: data order depends only on the step (see :mod:`sanet_text.data`) and
+style tokens (sanet_text.mapper) against the prompts' library exemplars and, optionally, CLIP.
+A run is resumable exactly: data order depends only on the step (see sanet_text.data) and
 checkpoints hold weights, optimizer, scheduler and grad scaler. Checkpoints are verified on load
-(:mod:`sanet_text.checkpoint`), and a run whose loss or weights stop being finite stops without
-saving them.
+(sanet_text.checkpoint), and a run whose loss or weights stop being finite stops without saving them.
+
+Data: the image folders named by the config's content_dirs and style_dirs, searched recursively.
+configs/train/cpu.yaml reads data/content, data/styles and data/palettes.json (the text recipes
+only data/content), which scripts/prepare_cpu_data.py assembles from scikit-image and scikit-learn
+sample photos and Debian packages (OpenCV's samples, KDE/GNOME wallpapers, GIMP patterns/palettes):
+
+    pip install scikit-image scikit-learn
+    python scripts/prepare_cpu_data.py --out data
+
+Outputs go to the config's output_dir: checkpoints/, metrics.csv and samples/.
 """
 
 from __future__ import annotations
@@ -230,14 +239,18 @@ def export_weights(run_dir: Path, out: Path, half: bool = True, mapper: bool = F
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sanet_text.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="training config: a YAML path or a name in configs/train/")
+    parser.add_argument("--config", required=True, metavar="YAML",
+                        help="training config: a YAML file or a name from configs/train/, e.g. configs/train/cpu.yaml")
     parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
-    parser.add_argument("--steps", type=int, help="override the config's total steps (same as --set steps=N)")
-    parser.add_argument("--output-dir", help="override the config's run folder (same as --set output_dir=DIR)")
+    parser.add_argument("--steps", type=int, metavar="N",
+                        help="total steps (default: the config's steps; same as --set steps=N)")
+    parser.add_argument("--output-dir", metavar="DIR",
+                        help="run folder (default: the config's output_dir; same as --set output_dir=DIR)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="assignments",
                         help="override any config field, typed by the field: --set lr=3e-4 --set losses.style=5 "
                              "--set clip.model=ViT-B-32 (repeatable; applied after --steps/--output-dir)")
-    parser.add_argument("--max-minutes", type=float, help="checkpoint and stop after this many minutes")
+    parser.add_argument("--max-minutes", type=float, metavar="M",
+                        help="checkpoint and stop cleanly after M minutes (default: no limit)")
     parser.add_argument("--export", metavar="OUT.safetensors", help="export the run's latest weights (fp16) and exit")
     parser.add_argument("--export-mapper", metavar="OUT.safetensors",
                         help="export a text-stage run's latest mapper weights (fp16) and exit")

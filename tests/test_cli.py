@@ -63,6 +63,21 @@ def test_existing_output_is_kept_without_force(files, run) -> None:
     assert pixels(target).shape == (45, 67, 3)
 
 
+def test_running_a_command_again_replaces_the_outputs_it_named_itself(files, run, tmp_path) -> None:
+    expected = Path("photo_paint.png")
+    code, _, err = run(files["content"], "--style", files["style"])
+    assert code == 0, err
+    full = pixels(expected)
+    code, _, err = run(files["content"], "--style", files["style"], "--alpha", "0.2")
+    assert code == 0, err
+    assert not np.array_equal(pixels(expected), full)  # the new result, not the old file
+    (tmp_path / "styled").mkdir()
+    for _ in range(2):  # names chosen inside an -o folder are the tool's too
+        code, _, err = run(files["content"], "--style", files["style"], "-o", tmp_path / "styled")
+        assert code == 0, err
+    assert [p.name for p in (tmp_path / "styled").iterdir()] == ["photo_paint.png"]
+
+
 @pytest.mark.parametrize("victim", ["content", "style"])
 def test_inputs_are_never_overwritten_even_with_force(files, run, victim) -> None:
     before = files[victim].read_bytes()
