@@ -137,7 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a sanet-text model to score; repeat to compare (default: shipped=base)")
     parser.add_argument("--sheet", type=Path, help="also write a picture grid: content, style, each method's output")
     args = parser.parse_args(argv)
-    print(system_info().line(), flush=True)
 
     print(system_info().line(), flush=True)  # first, so even an interrupted run says where it ran
     start = time.perf_counter()
