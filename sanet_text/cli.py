@@ -35,6 +35,8 @@ how the options work:
                      values above 1 exaggerate the style.
   --preserve-color   luminance transfer: the result keeps its brightness (the style's strokes and
                      texture) but takes the colour (Cb/Cr in YCbCr) from the content.
+  --no-color-match   by default the result's colour mean and covariance are matched to the style
+                     pictures' (in proportion to --alpha); this leaves the decoder's colours as they are.
   --mask M.png       white = where the style goes. One style + one mask: outside it the result is
                      exactly the content. Two styles + one mask: first inside, second outside.
                      Repeat --mask to give one per style.
@@ -84,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="style strength: 0 = content, 1 = full style, >1 exaggerates (default 1)")
     parser.add_argument("--preserve-color", action="store_true",
                         help="keep the content's colours (luminance transfer in YCbCr)")
+    parser.add_argument("--no-color-match", dest="match_color", action="store_false",
+                        help="do not match the result's palette to the style pictures' (default: match)")
     parser.add_argument("--mask", action="append", default=[], metavar="MASK.png",
                         help="confine a style to the white area; repeat for one mask per style")
     parser.add_argument("--size", type=pixel_size, default=512, metavar="N",
@@ -222,8 +226,8 @@ def run(args: argparse.Namespace) -> int:
                                      disable=not folder_input):
         try:
             result = stylizer(content_path, prepared, mix=args.mix, masks=args.mask, alpha=args.alpha,
-                              preserve_color=args.preserve_color, size=args.size, tile=args.tile,
-                              return_attention=args.save_attention)
+                              preserve_color=args.preserve_color, match_color=args.match_color, size=args.size,
+                              tile=args.tile, return_attention=args.save_attention)
             output.parent.mkdir(parents=True, exist_ok=True)  # a new -o folder appears with its first image
             save_image(result.image, output, force=replace)
             if args.save_attention:

@@ -39,3 +39,45 @@ def preserve_color(stylised: torch.Tensor, content: torch.Tensor) -> torch.Tenso
     luma = rgb_to_ycbcr(stylised.clamp(0, 1))[:, :1]
     chroma = rgb_to_ycbcr(content)[:, 1:]
     return ycbcr_to_rgb(torch.cat([luma, chroma], dim=1)).clamp(0, 1)
+
+
+# ---------------------------------------------------------------- colour transfer towards the style
+
+# A picture's colour distribution to first and second order: mean (3,) and covariance (3, 3) of its RGB pixels.
+ColorStats = tuple[torch.Tensor, torch.Tensor]
+
+
+def color_stats(image: torch.Tensor, weight: torch.Tensor | None = None) -> ColorStats:
+    """Mean and covariance of the RGB pixels of a (3, H, W) or (1, 3, H, W) image, optionally weighted
+    by a (H, W)-shaped map (a mask region)."""
+    pixels = image.reshape(3, -1).double()
+    w = torch.ones_like(pixels[0]) if weight is None else weight.reshape(-1).double().to(pixels.device)
+    total = w.sum().clamp(min=1e-8)
+    mean = (pixels * w).sum(1) / total
+    centred = pixels - mean[:, None]
+    return mean, (centred * w) @ centred.T / total
+
+
+def mix_color_stats(parts: list[tuple[float, ColorStats]]) -> ColorStats:
+    """The moments of a weighted mixture of colour distributions (weights normalised)."""
+    total = sum(weight for weight, _ in parts)
+    mean = sum(weight / total * stats[0] for weight, stats in parts)
+    second = sum(weight / total * (stats[1] + torch.outer(stats[0], stats[0])) for weight, stats in parts)
+    return mean, second - torch.outer(mean, mean)
+
+
+def _sqrt_psd(matrix: torch.Tensor, inverse: bool = False, eps: float = 1e-5) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(matrix + eps * torch.eye(3, dtype=matrix.dtype, device=matrix.device))
+    values = values.clamp(min=eps)
+    return vectors @ torch.diag(values.rsqrt() if inverse else values.sqrt()) @ vectors.T
+
+
+def match_color(image: torch.Tensor, target: ColorStats, region: torch.Tensor | None = None) -> torch.Tensor:
+    """``image`` (1, 3, H, W) recoloured by the affine map that gives its pixels (those of ``region``,
+    a weight map, when given) the target mean and covariance (linear colour transfer, as in Gatys et
+    al. 2017 "Controlling perceptual factors"): the palette follows the style, the layout stays."""
+    mean, cov = color_stats(image, region)
+    transform = _sqrt_psd(target[1].to(cov)) @ _sqrt_psd(cov, inverse=True)
+    pixels = image.reshape(3, -1).double()
+    matched = transform @ (pixels - mean[:, None]) + target[0].to(mean)[:, None]
+    return matched.reshape(image.shape).to(image.dtype).clamp(0, 1)

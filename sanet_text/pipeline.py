@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from .attention import Stats
-from .color import preserve_color as keep_content_color
+from .color import match_color, mix_color_stats, preserve_color as keep_content_color
 from .errors import UserError
 from .model import SANet, StylePair
 from .styles.base import StyleGroup
@@ -35,13 +35,16 @@ class Blend:
     confining its style to the white area, where the rest stays the content exactly; or one fewer
     than the styles, the last style filling the rest. Any (H, W), (1, H, W) or (1, 1, H, W) size;
     resized to the content. ``alpha``: 0 gives the content's own reconstruction, 1 the full style,
-    above 1 extrapolates. ``preserve_color``: keep the content's chroma.
+    above 1 extrapolates. ``preserve_color``: keep the content's chroma. ``match_color``: give the
+    result the colour mean and covariance of its style pictures (each style's in its mask region),
+    in proportion to ``alpha`` up to 1; the decoder alone carries a style's palette only roughly.
     """
 
     mix: Sequence[float] | None = None
     masks: Sequence[torch.Tensor] = field(default_factory=list)
     alpha: float = 1.0
     preserve_color: bool = False
+    match_color: bool = True
 
 
 def check_blend(n_styles: int, mix: Sequence[float] | None, n_masks: int, alpha: float) -> None:
@@ -171,6 +174,8 @@ def stylize(
         else:
             image, attention = _render(model, image_in, prepared, blend, pixel_masks, return_attention)
         image = image.clamp(0, 1)
+        if blend.match_color:
+            image = _match_style_colors(image, [style.group for style in prepared], blend, pixel_masks)
         if blend.preserve_color:
             image = keep_content_color(image, image_in)
         if pixel_masks and len(pixel_masks) == len(prepared):
@@ -180,6 +185,27 @@ def stylize(
             image = coverage * image + (1 - coverage) * image_in
         # Float even under bf16 autocast.
         return Rendered(image.clamp(0, 1).to(content.device, content.dtype), attention if return_attention else None)
+
+
+def _match_style_colors(image: torch.Tensor, groups: list[StyleGroup], blend: Blend,
+                        pixel_masks: list[torch.Tensor]) -> torch.Tensor:
+    """``image`` recoloured towards its styles' palettes (see :attr:`Blend.match_color`)."""
+    targets = [group.color() for group in groups]
+    if any(target is None for target in targets) or blend.alpha <= 0:
+        return image  # a style with no picture (mapper tokens) has no palette to follow
+    if not pixel_masks:
+        weights = list(blend.mix) if blend.mix is not None else [1.0] * len(groups)
+        matched = match_color(image, mix_color_stats(list(zip(weights, targets))))
+    else:
+        # Each style's region, overlaps shared, as the features are blended; the last style fills
+        # the rest when it has no mask of its own.
+        regions = [mask / torch.stack(pixel_masks).sum(0).clamp(min=1) for mask in pixel_masks]
+        if len(regions) < len(groups):
+            regions.append(1 - torch.stack(regions).sum(0))
+        covered = torch.stack(regions).sum(0)
+        matched = (1 - covered) * image + sum(region * match_color(image, target, region)
+                                              for region, target in zip(regions, targets))
+    return torch.lerp(image, matched, min(blend.alpha, 1.0))
 
 
 def _render(

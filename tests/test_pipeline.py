@@ -93,7 +93,7 @@ def test_mix_weights_are_honoured(tiny_model, content, styles) -> None:
 
 def test_group_parts_are_blended_by_weight(tiny_model, content, styles) -> None:
     a, b = styles[0].parts[0], styles[1].parts[0]
-    group = StyleGroup("words", [type(a)("a", a.feat4, a.feat5, 0.25), type(b)("b", b.feat4, b.feat5, 0.75)])
+    group = StyleGroup("words", [type(a)("a", a.feat4, a.feat5, 0.25, a.color), type(b)("b", b.feat4, b.feat5, 0.75, b.color)])
     torch.testing.assert_close(
         stylize(tiny_model, content, [group]).image,
         stylize(tiny_model, content, list(styles), Blend(mix=[0.25, 0.75])).image,

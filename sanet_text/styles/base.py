@@ -13,17 +13,23 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..color import ColorStats, mix_color_stats
 from ..errors import UserError
 
 
 @dataclass
 class StyleFeatures:
-    """Encoder-space style features: relu4_1 and relu5_1 as maps (1, C, H, W) or tokens (1, C, N)."""
+    """Encoder-space style features: relu4_1 and relu5_1 as maps (1, C, H, W) or tokens (1, C, N).
+
+    ``color``: the colour mean and covariance of the picture(s) they were encoded from, which the
+    output's palette is matched to (None for styles with no picture, such as mapper tokens).
+    """
 
     label: str
     feat4: torch.Tensor
     feat5: torch.Tensor
     weight: float = 1.0
+    color: ColorStats | None = None
 
 
 @dataclass
@@ -37,6 +43,12 @@ class StyleGroup:
     source: str
     parts: list[StyleFeatures] = field(default_factory=list)
     picture: torch.Tensor | None = None
+
+    def color(self) -> ColorStats | None:
+        """The palette the parts blend to, or None when a part has none to offer."""
+        if any(part.color is None for part in self.parts):
+            return None
+        return mix_color_stats([(part.weight, part.color) for part in self.parts])  # type: ignore[misc]
 
     def describe(self) -> str:
         """E.g. ``"van gogh starry night" -> starry_night 0.82, impressionism 0.18``."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from ..color import color_stats
 from ..imageio import load_image, resize_to
 from ..model import SANet
 from .base import StyleFeatures, StyleGroup
@@ -21,4 +22,5 @@ def style_from_image(image: torch.Tensor, model: SANet, label: str) -> StyleGrou
     device = next(model.parameters()).device
     with torch.no_grad():  # not inference_mode: training code may reuse these features with autograd on
         feats = model.encode(image[None].to(device))
-    return StyleGroup(source=label, parts=[StyleFeatures(label=label, feat4=feats[3], feat5=feats[4])], picture=image)
+    part = StyleFeatures(label=label, feat4=feats[3], feat5=feats[4], color=color_stats(image))
+    return StyleGroup(source=label, parts=[part], picture=image)

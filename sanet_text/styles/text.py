@@ -6,6 +6,7 @@ from typing import Callable
 
 import torch
 
+from ..color import ColorStats, color_stats, mix_color_stats
 from ..errors import UserError
 from ..imageio import load_image, resize_to
 from ..model import SANet
@@ -28,6 +29,17 @@ def exemplar_features(model: SANet, style: LibraryStyle, size: int) -> ExemplarF
     return torch.cat([f[3].flatten(2) for f in feats], -1), torch.cat([f[4].flatten(2) for f in feats], -1)
 
 
+_EXEMPLAR_COLORS: dict[tuple, ColorStats] = {}
+
+
+def exemplar_colors(style: LibraryStyle) -> ColorStats:
+    """The colour statistics of a library style's exemplars pooled (equal shares), once per process."""
+    key = tuple(style.exemplars)
+    if key not in _EXEMPLAR_COLORS:
+        _EXEMPLAR_COLORS[key] = mix_color_stats([(1.0, color_stats(load_image(p))) for p in style.exemplars])
+    return _EXEMPLAR_COLORS[key]
+
+
 def text_style(prompt: str, model: SANet, library: StyleLibrary, size: int = 512, temperature: float | None = None,
                features: Callable[[LibraryStyle], ExemplarFeatures] | None = None) -> StyleGroup:
     """Resolve ``prompt`` to weighted ``library`` styles and encode their exemplars with ``model``.
@@ -40,5 +52,6 @@ def text_style(prompt: str, model: SANet, library: StyleLibrary, size: int = 512
     parts = []
     for name, weight in library.resolve(prompt, temperature):
         feat4, feat5 = encode(library.styles[name])
-        parts.append(StyleFeatures(label=name, feat4=feat4, feat5=feat5, weight=weight))
+        parts.append(StyleFeatures(label=name, feat4=feat4, feat5=feat5, weight=weight,
+                                   color=exemplar_colors(library.styles[name])))
     return StyleGroup(source=prompt, parts=parts)
