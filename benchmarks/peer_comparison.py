@@ -34,7 +34,7 @@ from sanet_text.attention import channel_stats, mean_variance_norm
 from sanet_text.baselines import MagentaMethod, magenta_model_dir
 from sanet_text.encoder import Encoder
 from sanet_text.imageio import load_image, resize_to, tensor_to_pil
-from sanet_text.model import SANet, build_model
+from sanet_text.stylizer import Stylizer
 from sanet_text.paths import EXAMPLES_DIR as EXAMPLES, prompts_dir
 from sanet_text.sysinfo import system_info
 from sanet_text.vgg_convert import caffe_input_conv, convs_from_keras_h5
@@ -76,17 +76,11 @@ def content_term(out_feats: list[torch.Tensor], content_feats: list[torch.Tensor
                for o, c in zip(out_feats[3:], content_feats[3:]))
 
 
-def sanet_method(model: SANet, style_size: int):
-    """The CLI's path for one style image: style tokens once, then encode → fuse → decode per content."""
+def sanet_method(stylizer: Stylizer, match_color: bool):
+    """What ``sanet-text`` does for one style picture: encoded once, then applied to each content."""
     def prepare(style: torch.Tensor):
-        with torch.inference_mode():
-            tokens = model.style_tokens(model.encode(resize_to(style, style_size)[None]))
-
-        def run(content: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode():
-                fused = model.fuse(model.encode(content), tokens)
-                return model.decode(fused, content.shape[-2:]).clamp(0, 1)
-        return run
+        prepared = stylizer.prepare([style])
+        return lambda content: stylizer(content[0], prepared, match_color=match_color).image[None]
     return prepare
 
 
@@ -135,13 +129,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--style-size", type=int, default=512, help="longer side of styles fed to sanet-text (default 512, as the CLI)")
     parser.add_argument("--model", action="append", type=parse_model, metavar="LABEL=CONFIG[:WEIGHTS]",
                         help="a sanet-text model to score; repeat to compare (default: shipped=base)")
+    parser.add_argument("--no-color-match", dest="color_match", action="store_false",
+                        help="score sanet-text without its colour matching (default: as the CLI, with it)")
     parser.add_argument("--sheet", type=Path, help="also write a picture grid: content, style, each method's output")
     args = parser.parse_args(argv)
 
     print(system_info().line(), flush=True)  # first, so even an interrupted run says where it ran
     start = time.perf_counter()
     contents, styles = load_pairs(args.pairs, args.size)
-    methods = [(label, sanet_method(build_model(config, weights), args.style_size))
+    methods = [(label, sanet_method(Stylizer.from_pretrained(weights, config=config, device="cpu",
+                                                             style_size=args.style_size), args.color_match))
                for label, config, weights in (args.model or [("shipped", "base", None)])]
     if magenta_model_dir() is not None:
         methods.append(("Magenta (ONNX)", magenta_method(MagentaMethod())))
