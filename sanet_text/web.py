@@ -26,7 +26,7 @@ from .commands import Parser
 from .errors import UserError, run_command
 from .imageio import load_pil
 from .paths import EXAMPLES_DIR
-from .stylizer import TEXT_SOURCES, Prompt, Stylizer
+from .stylizer import TEXT_SOURCES, Prompt, Stylizer, StylizerOutput
 
 PROG = "sanet-text-web"
 # Uploads over this are cut off by Gradio while they stream in; the pixel-count guard of
@@ -46,19 +46,24 @@ def read_upload(path: str | Path, name: str | None) -> Image.Image:
         raise gr.Error(str(err).replace(str(path), name or "the uploaded file")) from None
 
 
-class UploadedImage(gr.Image):
-    """``gr.Image`` whose uploads are read by :func:`read_upload` (gr.Image's own reader would fail
-    on a bad file with a bare "Error", and knows no decompression-bomb limit of ours)."""
+def _read_payload(self: gr.Image, payload: FileData | None) -> Image.Image | None:
+    if payload is None:
+        return None
+    if payload.path is None:
+        raise gr.Error("The upload did not arrive as a file; upload it again.")
+    return read_upload(payload.path, payload.orig_name)
 
-    def get_block_name(self) -> str:
-        return "image"  # the browser side is gr.Image's, unchanged
 
-    def preprocess(self, payload: FileData | None) -> Image.Image | None:  # type: ignore[override]
-        if payload is None:
-            return None
-        if payload.path is None:
-            raise gr.Error("The upload did not arrive as a file; upload it again.")
-        return read_upload(payload.path, payload.orig_name)
+# gr.Image whose uploads are read by read_upload, not by gr.Image's own reader (which answers a bad
+# file with a bare "Error" and knows no pixel limit); the browser side is gr.Image's. Made by
+# type.__new__ instead of a class statement: gradio's component metaclass writes a .pyi stub of this
+# whole module beside it at every import (which type checkers would then read instead of this file),
+# and does nothing else a subclass without events or __init__ of its own needs.
+UploadedImage = type.__new__(type(gr.Image), "UploadedImage", (gr.Image,), {
+    "__module__": __name__,
+    "preprocess": _read_payload,
+    "get_block_name": lambda self: "image",
+})
 
 
 def painted_mask(editor: dict[str, Any] | None) -> Image.Image | None:
@@ -173,7 +178,7 @@ class StylePage:
         return answer.image, answer.description, answer.timing, answer.attention
 
 
-def _attention_picture(out: Any) -> Image.Image | None:
+def _attention_picture(out: StylizerOutput) -> Image.Image | None:
     try:
         return out.attention_picture()
     except UserError:  # only prompts whose styles have no single picture: nothing to draw on

@@ -18,8 +18,9 @@ from browser import CHROMIUM_FLAGS, chromium, new_result_src, served  # noqa: E4
 from conftest import noise_image  # noqa: E402
 from sanet_text.errors import UserError  # noqa: E402
 from sanet_text.stylizer import Stylizer  # noqa: E402
-from sanet_text.web import (EXAMPLES_DIR, MASK_CANVAS, MAX_UPLOAD, StylePage, UploadedImage,  # noqa: E402
-                            build_page, build_parser, main, mask_canvas, painted_mask, serve)
+import sanet_text.web  # noqa: E402
+from sanet_text.web import (EXAMPLES_DIR, MASK_CANVAS, MAX_UPLOAD, StylePage, build_page, build_parser,  # noqa: E402
+                            UploadedImage, main, mask_canvas, painted_mask, serve)
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +137,12 @@ def test_odd_but_good_uploads_become_upright_rgb(write_odd) -> None:
     image = UploadedImage(type="pil").preprocess(FileData(path=str(write_odd("exif_rotated")), orig_name="r.jpg"))
     assert image.mode == "RGB" and image.size == (32, 48)
     assert UploadedImage(type="pil").preprocess(None) is None
+
+
+def test_importing_the_page_writes_nothing_beside_it() -> None:
+    # gradio's component metaclass writes a .pyi stub beside the module of a component subclass; type
+    # checkers would then read that stale copy instead of web.py.
+    assert not Path(sanet_text.web.__file__).with_suffix(".pyi").exists()
 
 
 def test_the_page_offers_every_control_and_bundled_examples(page) -> None:
