@@ -62,7 +62,7 @@ def grey(frame: np.ndarray) -> np.ndarray:
 def optical_flow(source: np.ndarray, target: np.ndarray, method: str = "dis") -> np.ndarray:
     """Flow (H, W, 2) from grey ``source`` to grey ``target``: source(x) ≈ target(x + flow(x))."""
     if method == "dis":
-        # A fresh object per call: DIS keeps state between calls, which would make results depend on history.
+        # Made per call (it costs microseconds), so no flow object is shared between clips or threads.
         return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(source, target, None)
     return cv2.calcOpticalFlowFarneback(source, target, None, pyr_scale=0.5, levels=4, winsize=15,
                                         iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
