@@ -52,8 +52,8 @@ how the options work:
                      (first) style image, as heat maps.
 
 outputs:
-  Default name <content>_<style>.png (.mp4 for a clip) in the current folder (or in -o when it is a folder). Writes are
-  atomic; an existing file is kept unless --force; an input file is never overwritten.
+  Default name <content>_<style>.png (.mp4 for a clip) in the current folder (or in -o when it is a
+  folder). Writes are atomic; an existing file is kept unless --force; an input file is never overwritten.
   Errors are one line on stderr with exit code 2; set SANET_TEXT_DEBUG=1 to see tracebacks.
 """
 
