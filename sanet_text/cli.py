@@ -6,12 +6,13 @@ import argparse
 import random
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from .clips import stylize_video
 from .commands import Parser, image_files, pixel_size
 from .errors import UserError, run_command
 from .export import PRECISIONS
@@ -19,12 +20,15 @@ from .imageio import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, path_exists,
 from .styles.base import prompt_slug
 from .styles.diffusion import DiffusionSettings
 from .stylizer import TEXT_SOURCES, Stylizer, mapper_unavailable
+from .temporal import TemporalSettings
 from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
+from .video import OUTPUT_FORMATS, is_video, probe
 
 PROG = "sanet-text"
 # Longest file name and path (bytes) Linux file systems accept. macOS and Windows count 255
 # characters instead, but files with such names have an image extension, which is checked first.
-DESCRIPTION = "Arbitrary style transfer (SANet): paint CONTENT in the style of a picture, a sentence, or several."
+DESCRIPTION = ("Arbitrary style transfer (SANet): paint CONTENT (an image, a folder or a video clip) in the style "
+               "of a picture, a sentence, or several.")
 EPILOG = """\
 styles:
   A style is an image file or words. PROMPT and --style values that are not existing files
@@ -42,11 +46,15 @@ how the options work:
                      Repeat --mask to give one per style.
   --mix 0.7,0.3      blends several styles everywhere in feature space (weights are normalised).
   CONTENT folder     every image in it is stylised (progress bar on stderr); -o names a folder.
+  CONTENT clip.mp4   a video (any container FFmpeg reads: .mp4 .mov .mkv .avi .webm ...): every frame
+                     is stylised and written as H.264 MP4 (or the -o suffix's format) at the clip's frame
+                     rate, audio kept. --temporal T blends the previous output, moved along the optical
+                     flow, into each frame against flicker (0 = every frame on its own).
   --save-attention   also writes OUT.attention.png: for 9 content points, where each looks in the
                      (first) style image, as heat maps.
 
 outputs:
-  Default name <content>_<style>.png in the current folder (or in -o when it is a folder); running the
+  Default name <content>_<style>.png (.mp4 for a clip) in the current folder (or in -o when it is a folder); running the
   same command again replaces it. A file named with -o is kept unless --force. An input file is never
   overwritten, even with --force. Writes are atomic (no half-written file after a crash).
   Errors are one line on stderr with exit code 2; set SANET_TEXT_DEBUG=1 to see tracebacks.
@@ -76,7 +84,7 @@ def _steps(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("content", metavar="CONTENT", help="content image, or a folder of images")
+    parser.add_argument("content", metavar="CONTENT", help="content image, a folder of images, or a video clip")
     parser.add_argument("prompt", metavar="PROMPT", nargs="?", help='a style in words, e.g. "Van Gogh starry night"')
     parser.add_argument("--style", action="append", default=[], metavar="IMAGE_OR_PROMPT",
                         help="a style image or prompt; repeat for several styles")
@@ -113,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="output file (kept if it exists, unless --force), or a folder (must be one for folder "
                              "input; created if missing). Default: <content>_<style>.png in the current folder")
+    parser.add_argument("--temporal", type=float, default=TemporalSettings.strength, metavar="T",
+                        help="video only: flicker suppression, 0 (every frame on its own) to 1 "
+                             f"(default {TemporalSettings.strength})")
     parser.add_argument("--seed", type=int, metavar="N",
                         help="seed every random generator: identical outputs across runs (default: unseeded; "
                              f"{DiffusionSettings.seed} for --source diffusion)")
@@ -157,10 +168,11 @@ def attention_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.attention.png")
 
 
-def _plan_outputs(contents: list[Path], folder_input: bool, output: str | None, slug: str) -> list[Path]:
-    """Output path per content image, following -o (file or folder) or the default name."""
+def _plan_outputs(contents: list[Path], folder_input: bool, output: str | None, slug: str,
+                  suffix: str = ".png") -> list[Path]:
+    """Output path per content image (or clip), following -o (file or folder) or the default name."""
     def default_name(content: Path) -> str:
-        return f"{content.stem}_{slug}.png"
+        return f"{content.stem}_{slug}{suffix}"
 
     if folder_input:
         folder = Path(output) if output else Path(".")
@@ -172,7 +184,7 @@ def _plan_outputs(contents: list[Path], folder_input: bool, output: str | None, 
 
 
 def _check_outputs(outputs: list[Path], inputs: list[Path], force: bool, with_attention: bool,
-                   create_folder: bool = False) -> None:
+                   create_folder: bool = False, formats: Iterable[str] = WRITE_FORMATS) -> None:
     """Before any work: no input is overwritten (even with --force), nothing is written twice, all writable."""
     targets = outputs + ([attention_path(o) for o in outputs] if with_attention else [])
     resolved_inputs = {p.resolve() for p in inputs}
@@ -184,7 +196,7 @@ def _check_outputs(outputs: list[Path], inputs: list[Path], force: bool, with_at
         if resolved in seen:
             raise UserError(f"two inputs would both write {target} (same name, other extension); rename one")
         seen.add(resolved)
-        check_writable(target, force, create_folder)
+        check_writable(target, force, create_folder, formats)
 
 
 def _seed(seed: int) -> None:
@@ -208,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
     content = Path(args.content)
     if not path_exists(args.content):
         raise UserError(f"file not found: {content}")
+    if is_video(content):
+        return _run_video(args, stylizer, styles, content)
     folder_input = content.is_dir()
     contents = image_files(content)
     outputs = _plan_outputs(contents, folder_input, args.output, "+".join(_slug(style) for style in styles))
@@ -240,6 +254,25 @@ def run(args: argparse.Namespace) -> int:
             continue
         tqdm.write(f"{output}  {result.description}  {result.seconds:.1f}s", file=sys.stdout)
     return 2 if failures else 0
+
+
+def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path | str], content: Path) -> int:
+    """Stylise a clip: checked (clip, output, options) before the model loads, the style encoded once."""
+    if args.save_attention:
+        raise UserError("--save-attention works on images, not video clips")
+    temporal = TemporalSettings(strength=args.temporal)
+    probe(content)
+    output = _plan_outputs([content], False, args.output, "+".join(_slug(style) for style in styles), ".mp4")[0]
+    inputs = [content] + [s for s in styles if isinstance(s, Path)] + [Path(m) for m in args.mask]
+    replace = args.force or args.output is None  # as for images: the tool's own names may be replaced
+    _check_outputs([output], inputs, replace, False, formats=OUTPUT_FORMATS)
+    if args.seed is not None:
+        _seed(args.seed)
+    result = stylize_video(stylizer, content, output, stylizer.prepare(styles), size=args.size, temporal=temporal,
+                           mix=args.mix, masks=args.mask, alpha=args.alpha, preserve_color=args.preserve_color,
+                           match_color=args.match_color, tile=args.tile)
+    print(f"{output}  {result.description}  {result.frames} frames  {result.seconds:.1f}s")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import os
 import stat
 import warnings
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -147,14 +148,15 @@ def tensor_to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(array, "RGB")
 
 
-def check_writable(path: Path, force: bool, create_folder: bool = False) -> None:
+def check_writable(path: Path, force: bool, create_folder: bool = False, formats: Iterable[str] = WRITE_FORMATS) -> None:
     """Fail early, before minutes of work, when ``path`` cannot or must not be written.
 
     ``create_folder``: the caller makes the missing folders when it writes (not before, so a refused
-    run leaves no empty folder); then the nearest existing one must be writable.
+    run leaves no empty folder); then the nearest existing one must be writable. ``formats``: the
+    suffixes the writer knows (default: the image formats).
     """
-    if path.suffix.lower() not in WRITE_FORMATS:
-        raise UserError(f"{path}: unknown output format; end the name with one of {', '.join(WRITE_FORMATS)}")
+    if path.suffix.lower() not in formats:
+        raise UserError(f"{path}: unknown output format; end the name with one of {', '.join(formats)}")
     if path.exists() and not force:
         raise UserError(f"{path} exists; pass --force to overwrite it or choose another -o")
     folder = path.parent

@@ -133,3 +133,16 @@ def write_odd(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def run(tiny_weights, capsys):
+    """Run the CLI with the tiny model at the inputs' own (small) sizes; returns (exit code, stdout, stderr lines)."""
+    from sanet_text.cli import main
+
+    def invoke(*args: object) -> tuple[int, list[str], list[str]]:
+        code = main(["--size", "0", "--style-size", "0", *map(str, args), *tiny_weights])
+        out, err = capsys.readouterr()
+        return code, out.splitlines(), err.splitlines()
+
+    return invoke

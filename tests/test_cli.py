@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sanet_text.cli import build_parser, main
+from sanet_text.cli import build_parser
 from sanet_text.errors import UserError
 
 
@@ -18,18 +18,6 @@ from sanet_text.errors import UserError
 def files(tmp_path, photo_and_styles, monkeypatch) -> dict[str, Path]:
     monkeypatch.chdir(tmp_path)  # default outputs land in the current folder
     return photo_and_styles
-
-
-@pytest.fixture
-def run(tiny_weights, capsys):
-    """Run the CLI with the tiny model at the images' own (small) sizes; returns (exit code, stdout, stderr lines)."""
-
-    def invoke(*args: object) -> tuple[int, list[str], list[str]]:
-        code = main(["--size", "0", "--style-size", "0", *map(str, args), *tiny_weights])
-        out, err = capsys.readouterr()
-        return code, out.splitlines(), err.splitlines()
-
-    return invoke
 
 
 def pixels(path: Path) -> np.ndarray:
