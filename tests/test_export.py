@@ -13,7 +13,10 @@ from sanet_text.cli import main
 from sanet_text.errors import UserError
 from sanet_text.export import InferenceOptions, autocast, prepare
 from sanet_text.imageio import pil_to_tensor
-from sanet_text.pipeline import stylize
+from sanet_text.pipeline import Blend, stylize
+
+# These tests measure the network's numerics; the colour matching after it would rescale their errors.
+NETWORK_ONLY = Blend(match_color=False)
 from sanet_text.styles.image import style_from_image
 
 CPU = torch.device("cpu")
@@ -28,7 +31,7 @@ def pair(tiny_model):
 
 @pytest.fixture(scope="module")
 def reference(tiny_model, pair) -> torch.Tensor:
-    return stylize(tiny_model, pair[0], [pair[2]]).image
+    return stylize(tiny_model, pair[0], [pair[2]], NETWORK_ONLY).image
 
 
 def test_onnx_round_trip_matches_eager_at_other_sizes(tiny_model, pair, tmp_path) -> None:
@@ -52,9 +55,9 @@ def test_int8_is_close_to_fp32_and_really_quantised(tiny_model, pair, reference)
     assert isinstance(quantized.decoder.layers[1].module, torch.ao.nn.intrinsic.quantized.ConvReLU2d)
     assert isinstance(quantized.transform.attn4.query.module, torch.ao.nn.quantized.Conv2d)
     assert isinstance(tiny_model.decoder.layers[1], torch.nn.Conv2d)  # the original stays float
-    out = stylize(quantized, content, [style_from_image(style_image, quantized, "s")]).image
+    out = stylize(quantized, content, [style_from_image(style_image, quantized, "s")], NETWORK_ONLY).image
     other = style_from_image(pil_to_tensor(noise_image(50, 40, 7)), tiny_model, "o")
-    other_style = stylize(tiny_model, content, [other]).image
+    other_style = stylize(tiny_model, content, [other], NETWORK_ONLY).image
     error = (out - reference).abs().mean()
     assert 0 < error < 0.03 and error < (other_style - reference).abs().mean() / 3
 
@@ -63,7 +66,7 @@ def test_int8_calibrates_on_the_bundled_examples_by_default(tiny_model, pair) ->
     pairs = export.calibration_pairs(size=32, count=2)
     assert len(pairs) == 2 and all(c.shape[1] == 3 and max(c.shape[-2:]) == 32 for c, _ in pairs)
     quantized = prepare(tiny_model, InferenceOptions("int8"), calibration=pairs)
-    out = stylize(quantized, pair[0], [pair[2]]).image
+    out = stylize(quantized, pair[0], [pair[2]], NETWORK_ONLY).image
     assert out.shape == pair[0].shape and torch.isfinite(out).all()
 
 
@@ -71,7 +74,7 @@ def test_int8_calibrates_on_the_bundled_examples_by_default(tiny_model, pair) ->
 def test_bf16_autocast_is_close_to_fp32(tiny_model, pair, reference) -> None:
     model = prepare(tiny_model, InferenceOptions("bf16"))
     with autocast("bf16", CPU):
-        out = stylize(model, pair[0], [pair[2]]).image
+        out = stylize(model, pair[0], [pair[2]], NETWORK_ONLY).image
     assert out.dtype == torch.float32
     assert 0 < (out - reference).abs().mean() < 0.05
 
@@ -80,7 +83,7 @@ def test_channels_last_gives_the_same_image(tiny_model, pair, reference) -> None
     model = prepare(tiny_model, InferenceOptions(channels_last=True))
     assert model.decoder.layers[1].weight.is_contiguous(memory_format=torch.channels_last)
     assert tiny_model.decoder.layers[1].weight.is_contiguous()  # a copy was changed, not the original
-    torch.testing.assert_close(stylize(model, pair[0], [pair[2]]).image, reference, atol=1e-4, rtol=0)
+    torch.testing.assert_close(stylize(model, pair[0], [pair[2]], NETWORK_ONLY).image, reference, atol=1e-4, rtol=0)
 
 
 def test_compile_compiles_the_convolution_stacks(tiny_model, monkeypatch) -> None:
