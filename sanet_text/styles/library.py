@@ -17,12 +17,11 @@ from pathlib import Path
 
 import torch
 import yaml
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 
+from ..disk_cache import cached_tensors
 from ..errors import UserError
 from ..paths import prompts_dir
-from ..weights import cache_dir, save_safetensors
+from ..weights import cache_dir
 from .base import check_prompt
 from .text_encoders import TextEncoder, build_text_encoder
 
@@ -89,18 +88,7 @@ class StyleLibrary:
         key = hashlib.sha256(json.dumps([self.encoder.templates, texts]).encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.encoder.name)
         path = cache_dir() / "text_library" / f"{safe}-{key}.safetensors"
-        try:
-            emb = load_file(path)["embeddings"]
-            if emb.shape[0] == len(texts):
-                return emb
-        except (OSError, KeyError, SafetensorError):
-            pass  # missing or damaged: embedded (again) below
-        emb = self.encoder.encode(texts)
-        try:
-            save_safetensors({"embeddings": emb}, path)
-        except OSError:
-            pass  # an unwritable cache only costs the encoder next time
-        return emb
+        return cached_tensors(path, ("embeddings",), lambda: {"embeddings": self.encoder.encode(texts)})["embeddings"]
 
     def scores(self, prompt: str) -> torch.Tensor:
         """Cosine similarity of the prompt to each style (best or mean of its descriptions)."""
