@@ -56,7 +56,7 @@ PROBES = (
 )
 IMPORT_TORCH, IMPORT_CLI = "import torch", "import sanet_text.cli (rest)"
 OTHER, INTERPRETER = "other (arguments, checks, library file, ...)", "interpreter start and exit"
-ORDER = (IMPORT_TORCH, IMPORT_CLI, *(label for label, _, _ in PROBES), OTHER, INTERPRETER)
+ORDER = tuple(dict.fromkeys((IMPORT_TORCH, IMPORT_CLI, *(label for label, _, _ in PROBES), OTHER, INTERPRETER)))
 
 
 class _Clock:

@@ -134,3 +134,19 @@ def test_a_prompt_asked_before_loads_no_sentence_encoder(tmp_path, tiny_weights)
               "-o", "out.png", "--force", *tiny_weights]
     assert {"transformers", "sentence_transformers"} <= _imports(tmp_path, *prompt)
     assert _imports(tmp_path, *prompt) == set()
+
+
+def test_the_benchmark_prints_the_machine_and_every_stage(tmp_path, tiny_weights) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "oneshot.py"), "--runs", "1", "--size", "64",
+                             *tiny_weights], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("# machine: ") and "load average" in lines[1]
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in lines if line.startswith("| ") and "---" not in line}
+    assert len(rows["stage"]) == 6  # three commands, each first and warm
+    assert sum(line.startswith("| sentence encoder load |") for line in lines) == 1
+    first, warm = rows["sentence encoder load"][2:4]  # the prompt: loaded the first time only
+    assert float(first) > 0 and warm == "-"
+    assert all(float(cell.strip("*")) > 0 for cell in rows["**wall**"])
