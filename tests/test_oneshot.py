@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from sanet_text import Stylizer
+from sanet_text.errors import UserError
 from sanet_text.model import build_model
 from sanet_text.styles.exemplar_cache import cached_exemplar_features, encoder_hash
 from sanet_text.styles.library import LibrarySpec, load_library
@@ -150,3 +151,10 @@ def test_the_benchmark_prints_the_machine_and_every_stage(tmp_path, tiny_weights
     first, warm = rows["sentence encoder load"][2:4]  # the prompt: loaded the first time only
     assert float(first) > 0 and warm == "-"
     assert all(float(cell.strip("*")) > 0 for cell in rows["**wall**"])
+
+
+def test_a_missing_exemplar_is_the_usual_one_line_error(tiny_model, tmp_path) -> None:
+    style = _style("brick")
+    missing = type(style)(style.name, style.descriptions, (tmp_path / "gone.jpg",))
+    with pytest.raises(UserError, match="gone.jpg"):
+        cached_exemplar_features(tiny_model, missing, 64)

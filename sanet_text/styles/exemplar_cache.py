@@ -20,10 +20,10 @@ from ..weights import cache_dir
 from .library import LibraryStyle
 from .text import ExemplarFeatures, exemplar_features
 
-# Small tensors (biases, the input conv) go into the encoder's hash whole, larger ones by every 61st element: hashing all
-# 80 MB of VGG-19 took 0.1-0.3 s a run, a tenth of the goal, while weights from another file or a
-# retrained encoder differ in nearly every element. The stride is prime, so it does not fall into step
-# with any channel or kernel layout.
+# Small tensors (biases, the input conv) go into the encoder's hash whole, larger ones by every 61st
+# element: hashing all 52 MB of VGG-19 took 0.1-0.3 s, in a run that should take 3, while weights
+# from another file or another training differ in nearly every element. The stride is prime, so it
+# does not fall into step with any channel or kernel layout.
 _SAMPLE_STRIDE = 61
 # The encoder is frozen, so its hash is computed once per encoder object.
 _ENCODER_HASHES: weakref.WeakKeyDictionary[torch.nn.Module, str] = weakref.WeakKeyDictionary()
@@ -50,7 +50,10 @@ def cached_exemplar_features(model: SANet, style: LibraryStyle, size: int, preci
     ``precision``: the autocast the features are computed under (it changes them, so it keys them).
     """
     device = next(model.parameters()).device
-    files = [hashlib.sha256(path.read_bytes()).hexdigest() for path in style.exemplars]
+    try:
+        files = [hashlib.sha256(path.read_bytes()).hexdigest() for path in style.exemplars]
+    except OSError:
+        return exemplar_features(model, style, size)  # which says, in one line, what is wrong with the file
     key = json.dumps([encoder_hash(model), files, size, precision, device.type])
     path = (cache_dir() / "exemplar_features"
             / f"{style.name}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.safetensors")
