@@ -19,8 +19,6 @@ content loss: the training content loss against the input frame. Both are means 
 from __future__ import annotations
 
 import argparse
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,29 +32,13 @@ from sanet_text.clips import as_array, fit, frame_size, to_uint8
 from sanet_text.imageio import load_image, resize_to
 from sanet_text.paths import EXAMPLES_DIR
 from sanet_text.stylizer import Stylizer
+from sanet_text.sysinfo import system_info
 from sanet_text.temporal import TemporalBlender, TemporalSettings, warping_difference
 from sanet_text.video import probe, read_frames
 
 REPO = Path(__file__).resolve().parents[1]
 MODES = ("per-frame", "temporal")
 STRIP_FRAMES = 4
-
-
-def cpu_model() -> str:
-    """The CPU's name as lscpu (else /proc/cpuinfo, else Python) gives it: timings mean little without it."""
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -81,20 +63,24 @@ def strip_picture(rows: list[tuple[str, list[np.ndarray]]]) -> Image.Image:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clip", type=Path, default=REPO.parent / "shared" / "data" / "opencv-doc" / "vtest.avi")
-    parser.add_argument("--frames", type=int, default=100, help="first N frames of the clip")
-    parser.add_argument("--size", type=int, default=384, help="longer side of the frames")
-    parser.add_argument("--style", type=Path, default=EXAMPLES_DIR / "starry_night.jpg")
-    parser.add_argument("--temporal", type=float, default=TemporalSettings.strength, help="blending strength")
+    clip = REPO.parent / "shared" / "data" / "opencv-doc" / "vtest.avi"
+    parser.add_argument("--clip", type=Path, default=clip, help=f"the clip (default {clip})")
+    parser.add_argument("--frames", type=int, default=100, help="first N frames of the clip (default 100)")
+    parser.add_argument("--size", type=int, default=384, help="longer side of the frames (default 384)")
+    style = EXAMPLES_DIR / "starry_night.jpg"
+    parser.add_argument("--style", type=Path, default=style, help=f"the style picture (default {style})")
+    parser.add_argument("--temporal", type=float, default=TemporalSettings.strength,
+                        help=f"blending strength (default {TemporalSettings.strength})")
     parser.add_argument("--weights", help="SANet weights (default: the shipped model)")
+    parser.add_argument("--config", default="base", help="model config (default base)")
     parser.add_argument("--strip", type=Path, help="also write a frame strip (input, each mode, its flicker) here")
-    parser.add_argument("--strip-start", type=int, default=40, help="first frame of the strip")
+    parser.add_argument("--strip-start", type=int, default=40, help="first frame of the strip (default 40)")
     args = parser.parse_args()
 
-    print(f"CPU: {cpu_model()}; torch threads: {torch.get_num_threads()}")
+    print(system_info().line(), flush=True)  # first, so even an interrupted run says where it ran
     print(f"clip: {args.clip}, first {args.frames} frames at {args.size} px; style: {args.style.name}; "
           f"temporal strength {args.temporal}; weights: {args.weights or 'shipped'}", flush=True)
-    stylizer = Stylizer.from_pretrained(args.weights, device="cpu")
+    stylizer = Stylizer.from_pretrained(args.weights, config=args.config, device="cpu")
     styles = stylizer.prepare([args.style])
     model = stylizer.model
     with torch.inference_mode():

@@ -33,10 +33,11 @@ from .pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_ke
 from .pipeline import AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
 from .styles.base import StyleGroup, check_prompt
 from .styles.diffusion import DiffusionSettings, diffusion_style, diffusion_unavailable, load_pipeline
+from .styles.exemplar_cache import cached_exemplar_features
 from .styles.image import style_from_image
 from .styles.library import LibraryStyle, StyleLibrary, load_library
 from .styles.mapper_style import mapper_style
-from .styles.text import ExemplarFeatures, exemplar_features, text_style
+from .styles.text import ExemplarFeatures, text_style
 from .styles.text_encoders import TextEncoder, build_text_encoder
 from .weights import resolve_weights
 
@@ -366,9 +367,9 @@ class Stylizer:
         return text_style(text, self.model, self.library, size, features=lambda style: self._exemplar(style, size))
 
     def _exemplar(self, style: LibraryStyle, size: int) -> ExemplarFeatures:
-        """A library style's exemplar features, shared by every prompt that resolves to it."""
+        """A library style's exemplar features, shared by every prompt that resolves to it (and kept on disk)."""
         return self._exemplars.get((style.name, style.exemplars, size),
-                                   lambda: exemplar_features(self.model, style, size))
+                                   lambda: cached_exemplar_features(self.model, style, size, self.precision))
 
     # ------------------------------------------------------------ stylising
 

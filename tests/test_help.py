@@ -72,7 +72,8 @@ def test_help_is_plain_text_and_every_option_says_its_default(command, monkeypat
         name = "/".join(action.option_strings) or action.dest
         assert action.help, f"{command}: {name} has no help"
         # None/False/[]: no value to show (a flag, or an option that is simply absent unless given).
-        no_value = action.default is None or action.default is False or action.default == []
+        no_value = (action.default is None or action.default is False or action.default == []
+                    or isinstance(action, argparse._StoreFalseAction))  # a switch-off flag: its help says what it turns off
         has_default = action.option_strings and not action.required and not no_value
         if has_default:
             assert shows_default(action), f"{command}: {name} does not say its default {action.default!r}"

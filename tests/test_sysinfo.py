@@ -75,6 +75,8 @@ BENCHMARKS = {  # each at its quickest: the first line is what is checked, not t
     "fast_inference.py": ["--config", "tiny", "--size", "32", "--quality-size", "32", "--repeats", "1"],
     "highres.py": ["--config", "tiny", "--sizes", "64", "--untiled-up-to", "0"],
     "peer_comparison.py": ["--model", "tiny=tiny:random", "--pairs", "examples", "--size", "32"],
+    "video.py": ["--config", "tiny", "--weights", "random", "--frames", "3", "--size", "32"],
+    "oneshot.py": ["--config", "tiny", "--size", "64", "--runs", "1"],
 }
 
 

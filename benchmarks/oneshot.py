@@ -1,0 +1,195 @@
+"""Where the seconds of one ``sanet-text`` command go: each run a fresh process, as a user runs it.
+
+    python benchmarks/oneshot.py [--runs 3] [--size 512] [--cache DIR] [--config base]
+
+Runs the README's quick starts (image style; prompt "Van Gogh starry night") and a prompt that
+blends three library styles, first with an empty cache (the first run: VGG conversion, text
+embeddings, exemplar features) and then ``--runs`` times with that cache warm, and prints each
+stage's median seconds. Stages are timed inside the child by wrapping the functions that do them
+(exclusive times: a stage nested in another is not counted twice); "interpreter start and exit" is
+the wall time the child's own clock does not see. The machine and its load come first, because on
+a shared machine every number moves with the load; the CPU seconds move less. Unix only (resource).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "sanet_text" / "assets" / "examples"
+COMMANDS = {
+    "image style": [str(EXAMPLES / "chelsea.jpg"), "--style", str(EXAMPLES / "starry_night.jpg")],
+    "prompt": [str(EXAMPLES / "chelsea.jpg"), "Van Gogh starry night"],
+    "prompt, 3-style blend": [str(EXAMPLES / "chelsea.jpg"), "Klimt gold"],
+}
+# (label, module, attribute): the functions timed in the child. "." in the attribute reaches into a
+# class; properties are timed by their getter. Those the code does not have are skipped, so the
+# same script also measures older commits (the before/after in the README): in them the sentence
+# encoder loaded in build_text_encoder and exemplars were encoded by stylizer.exemplar_features.
+PROBES = (
+    ("model build + weights", "sanet_text.stylizer", "build_model"),
+    ("sentence encoder load", "sanet_text.styles.text_encoders", "MiniLMEncoder.model"),
+    ("sentence encoder load", "sanet_text.styles.library", "build_text_encoder"),
+    ("text embeddings (cache or encoder)", "sanet_text.styles.library", "StyleLibrary.encode"),
+    ("exemplar features: cache lookup", "sanet_text.stylizer", "cached_exemplar_features"),
+    ("exemplar features: encoder hash", "sanet_text.styles.exemplar_cache", "encoder_hash"),
+    ("exemplar features: VGG pass", "sanet_text.styles.exemplar_cache", "exemplar_features"),
+    ("exemplar features: VGG pass", "sanet_text.stylizer", "exemplar_features"),
+    ("style image: VGG pass", "sanet_text.stylizer", "style_from_image"),
+    ("style tokens", "sanet_text.stylizer", "prepare_style"),
+    ("content: VGG pass, blend", "sanet_text.pipeline", "_render"),
+    ("attention (fuse)", "sanet_text.model", "SANet.fuse"),
+    ("decode", "sanet_text.model", "SANet.decode"),
+    ("write PNG", "sanet_text.cli", "save_image"),
+)
+IMPORT_TORCH, IMPORT_CLI = "import torch", "import sanet_text.cli (rest)"
+OTHER, INTERPRETER = "other (arguments, checks, library file, ...)", "interpreter start and exit"
+ORDER = tuple(dict.fromkeys((IMPORT_TORCH, IMPORT_CLI, *(label for label, _, _ in PROBES), OTHER, INTERPRETER)))
+
+
+class _Clock:
+    """Exclusive seconds per label: time spent in a nested probe is its own, not its caller's."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.nested = [0.0]
+
+    def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.nested.append(0.0)
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                took = time.perf_counter() - start
+                inner = self.nested.pop()
+                self.nested[-1] += took
+                self.seconds[label] = self.seconds.get(label, 0.0) + took - inner
+        return timed
+
+
+def probe(out: Path, argv: list[str]) -> None:
+    """In the child: run ``sanet-text argv`` with every probe installed; write the seconds to ``out``."""
+    start = time.perf_counter()
+    import torch  # noqa: F401  (timed on its own: the largest import)
+
+    torch_done = time.perf_counter()
+    import sanet_text.cli as cli
+
+    clock = _Clock()
+    clock.seconds = {IMPORT_TORCH: torch_done - start, IMPORT_CLI: time.perf_counter() - torch_done}
+    for label, module_name, attribute in PROBES:
+        try:
+            owner: Any = importlib.import_module(module_name)
+            *path, name = attribute.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            target = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+        except (ImportError, AttributeError, KeyError):
+            continue
+        if isinstance(target, property):
+            setattr(owner, name, property(clock.wrap(label, target.fget)))
+        else:
+            setattr(owner, name, clock.wrap(label, target))
+    main_start = time.perf_counter()
+    code = cli.main(argv)
+    end = time.perf_counter()
+    clock.seconds[OTHER] = (end - main_start) - (clock.nested[0])
+    out.write_text(json.dumps({"code": code, "inside": end - start, "seconds": clock.seconds}))
+
+
+def run_once(argv: list[str], env: dict[str, str], workdir: Path) -> dict[str, float]:
+    """One fresh process: each stage's seconds, with the wall time it took from outside."""
+    out = workdir / "probe.json"
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, __file__, "--probe", str(out), "--", *argv],
+                            env=env, cwd=workdir, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise SystemExit(f"sanet-text {' '.join(argv)} failed:\n{result.stderr[-2000:]}")
+    report = json.loads(out.read_text())
+    seconds = dict(report["seconds"])
+    seconds[INTERPRETER] = wall - report["inside"]
+    seconds["wall"] = wall
+    seconds["cpu"] = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    seconds["_output"] = result.stdout.strip()
+    return seconds
+
+
+def table(columns: dict[str, list[dict[str, float]]]) -> str:
+    """Markdown: one row per stage, one column per (command, cold/warm), medians over runs."""
+    def median(runs: list[dict[str, float]], label: str) -> str:
+        value = statistics.median(run.get(label, 0.0) for run in runs)
+        return f"{value:.2f}" if value >= 0.005 else "-"
+
+    lines = ["| stage | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
+    for label in ORDER:
+        lines.append(f"| {label} | " + " | ".join(median(runs, label) for runs in columns.values()) + " |")
+    lines.append("| **wall** | " + " | ".join(f"**{median(runs, 'wall')}**" for runs in columns.values()) + " |")
+    lines.append("| CPU seconds (user + system) | " + " | ".join(median(runs, "cpu") for runs in columns.values()) + " |")
+    return "\n".join(lines)
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="warm runs per command; medians are shown (default 3)")
+    parser.add_argument("--size", type=int, default=512, help="--size and --style-size of every run (default 512)")
+    parser.add_argument("--cache", type=Path, help="cache folder (default: a new empty one per command, so first runs are cold)")
+    parser.add_argument("--config", default="base", help="model config (default base; tests use tiny)")
+    parser.add_argument("--weights", help="SANet weights (default: the config's)")
+    parser.add_argument("--vgg-weights", help="VGG-19 weights (default: the config's)")
+    parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("cli", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:
+        probe(args.probe, args.cli)
+        return 0
+
+    from sanet_text.sysinfo import system_info
+
+    print(system_info().line())
+    print(f"# {load()} before")
+    extra = ["--size", str(args.size), "--style-size", str(args.size), "--config", args.config, "--force",
+             "-o", "out.png"]
+    extra += ["--weights", args.weights] if args.weights else []
+    extra += ["--vgg-weights", args.vgg_weights] if args.vgg_weights else []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        columns: dict[str, list[dict[str, float]]] = {}
+        for index, (name, command) in enumerate(COMMANDS.items()):
+            # Each command's first run starts from an empty cache, as a new user's would.
+            cache = args.cache or workdir / f"cache{index}"
+            env = {**os.environ, "SANET_TEXT_CACHE": str(cache),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+            cold = run_once(command + extra, env, workdir)
+            warm = [run_once(command + extra, env, workdir) for _ in range(args.runs)]
+            columns[f"{name}, first"] = [cold]
+            columns[f"{name}, warm"] = warm
+            print(f"# {name}: {warm[-1]['_output']}", flush=True)
+    print(f"# {load()} after")
+    print(table(columns))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
