@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .config import RESIDUALS
+
 
 # Channel mean and std of a feature map, each (B, C, 1).
 Stats = tuple[torch.Tensor, torch.Tensor]
@@ -46,9 +48,6 @@ class StyleTokens:
     values: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
-
-
-RESIDUALS = ("content", "adain")
 
 
 class StyleAttention(nn.Module):

@@ -21,6 +21,10 @@ from .paths import configs_dir
 T = TypeVar("T")
 
 
+# What each attention module adds its output to (see sanet_text.attention.StyleAttention).
+RESIDUALS = ("content", "adain")
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """Architecture and weight names of one SANet model.
@@ -41,8 +45,8 @@ class ModelConfig:
     residual: str = "content"
 
     def __post_init__(self) -> None:
-        if self.residual not in ("content", "adain"):
-            raise UserError(f"config {self.name!r}: residual must be content or adain, got {self.residual!r}")
+        if self.residual not in RESIDUALS:
+            raise UserError(f"config {self.name!r}: residual must be one of {', '.join(RESIDUALS)}, got {self.residual!r}")
         if len(self.widths) != 5 or self.widths[3] != self.widths[4]:
             raise UserError(
                 f"config {self.name!r}: widths must list 5 channel counts with relu4_1 == relu5_1"

@@ -129,14 +129,19 @@ def _blend_weights(
     if not masks:
         weights = list(mix) if mix is not None else [1.0] * n_styles
         return [w / sum(weights) for w in weights], None
-    small = [F.adaptive_avg_pool2d(mask, grid) for mask in masks]
-    # Overlapping masks share their overlap rather than adding up to more than one whole style.
-    overlap = torch.stack(small).sum(0).clamp(min=1)
-    small = [mask / overlap for mask in small]
-    rest = 1 - torch.stack(small).sum(0)
+    return mask_shares([F.adaptive_avg_pool2d(mask, grid) for mask in masks], n_styles)
+
+
+def mask_shares(masks: list[torch.Tensor], n_styles: int) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+    """Each style's share of every position under ``masks``, and the content's share when every style
+    has a mask (else the last style takes the rest). Overlapping masks share their overlap rather than
+    adding up to more than one whole style."""
+    overlap = torch.stack(masks).sum(0).clamp(min=1)
+    shares = [mask / overlap for mask in masks]
+    rest = 1 - torch.stack(shares).sum(0)
     if len(masks) == n_styles:
-        return list(small), rest
-    return [*small, rest], None
+        return shares, rest
+    return [*shares, rest], None
 
 
 def stylize(
@@ -197,14 +202,11 @@ def _match_style_colors(image: torch.Tensor, groups: list[StyleGroup], blend: Bl
         weights = list(blend.mix) if blend.mix is not None else [1.0] * len(groups)
         matched = match_color(image, mix_color_stats(list(zip(weights, targets))))
     else:
-        # Each style's region, overlaps shared, as the features are blended; the last style fills
-        # the rest when it has no mask of its own.
-        regions = [mask / torch.stack(pixel_masks).sum(0).clamp(min=1) for mask in pixel_masks]
-        if len(regions) < len(groups):
-            regions.append(1 - torch.stack(regions).sum(0))
-        covered = torch.stack(regions).sum(0)
-        matched = (1 - covered) * image + sum(region * match_color(image, target, region)
-                                              for region, target in zip(regions, targets))
+        # Each style's region, shared as the features are blended; what no style covers stays.
+        regions, uncovered = mask_shares(pixel_masks, len(groups))
+        matched = sum(region * match_color(image, target, region) for region, target in zip(regions, targets))
+        if uncovered is not None:
+            matched = matched + uncovered * image
     return torch.lerp(image, matched, min(blend.alpha, 1.0))
 
 
