@@ -225,11 +225,12 @@ class Stylizer:
 
         def build() -> SANet:
             model = build_model(model_config, weights, vgg_weights, where)
+            # oneDNN's CPU convolutions run 1.3-1.4x faster channels-last in fp32 too (Intel Xeon,
+            # 512 px: benchmarks/fast_inference.py), and its bf16 kernels want it.
+            channels_last = where.type == "cpu" or precision == "bf16"
             if precision == "fp32" and not compile:
-                return model
-            # Channels-last pays off with bf16 only (oneDNN's bf16 kernels want it): 2.1× vs 1.7× over
-            # fp32 at 512 px on one CPU thread; alone it is within noise (benchmarks/fast_inference.py).
-            return prepare(model, InferenceOptions(precision, channels_last=precision == "bf16", compile=compile))
+                return model.to(memory_format=torch.channels_last) if channels_last else model
+            return prepare(model, InferenceOptions(precision, channels_last=channels_last, compile=compile))
 
         return cls(build, device=where, precision=precision, **options)
 
