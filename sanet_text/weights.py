@@ -111,7 +111,8 @@ def load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: s
             f"{what} do not fit {fits} ({len(missing)} missing, {len(unexpected)} unexpected, "
             f"{len(wrong)} mis-shaped tensors, e.g. {detail}); check that the config matches the weights"
         )
-    module.load_state_dict(state, strict=keys is None)
+    # assign: the module takes the loaded tensors (a module built on the meta device has no storage).
+    module.load_state_dict(state, strict=keys is None, assign=True)
 
 
 def installed_file(spec: WeightSpec) -> Path | None:
