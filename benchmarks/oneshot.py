@@ -105,10 +105,21 @@ def probe(out: Path, argv: list[str]) -> None:
         else:
             setattr(owner, name, clock.wrap(label, target))
     main_start = time.perf_counter()
-    code = cli.main(argv)
-    end = time.perf_counter()
-    clock.seconds[OTHER] = (end - main_start) - (clock.nested[0])
-    out.write_text(json.dumps({"code": code, "inside": end - start, "seconds": clock.seconds}))
+    run_main = cli.main
+
+    def report(argv: list[str] | None = None) -> int:
+        code = run_main(argv)
+        end = time.perf_counter()
+        clock.seconds[OTHER] = (end - main_start) - (clock.nested[0])
+        out.write_text(json.dumps({"code": code, "inside": end - start, "seconds": clock.seconds}))
+        return code
+
+    if hasattr(cli, "console"):  # the console script: main, then a quick exit, as a user's run ends
+        cli.main = report
+        sys.argv = [cli.PROG, *argv]
+        cli.console()  # never returns
+    else:
+        report(argv)
 
 
 def run_once(argv: list[str], env: dict[str, str], workdir: Path) -> dict[str, float]:

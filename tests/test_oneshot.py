@@ -25,8 +25,8 @@ from sanet_text.styles.text import exemplar_features
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "sanet_text" / "assets" / "examples"
-# Imported only by the sources that need them (library prompts on a cache miss, CLIP, diffusion).
-HEAVY = ("transformers", "sentence_transformers", "diffusers", "open_clip", "torchvision", "h5py", "accelerate")
+# Imported only by the sources that need them (library prompts on a cache miss, CLIP, diffusion, video).
+HEAVY = ("transformers", "sentence_transformers", "diffusers", "open_clip", "torchvision", "h5py", "accelerate", "av", "cv2")
 
 
 @pytest.fixture(autouse=True)
@@ -158,3 +158,20 @@ def test_a_missing_exemplar_is_the_usual_one_line_error(tiny_model, tmp_path) ->
     missing = type(style)(style.name, style.descriptions, (tmp_path / "gone.jpg",))
     with pytest.raises(UserError, match="gone.jpg"):
         cached_exemplar_features(tiny_model, missing, 64)
+
+
+def _console(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    """``sanet-text argv`` as the console script runs it (main, then os._exit)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "sanet_text.cli", *argv], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)
+
+
+def test_the_console_script_exits_quickly_with_its_output_and_code_intact(tmp_path, tiny_weights) -> None:
+    ok = _console(tmp_path, str(EXAMPLES / "chelsea.jpg"), "--style", str(EXAMPLES / "starry_night.jpg"),
+                  "--size", "64", "-o", "out.png", *tiny_weights)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert ok.stdout.startswith("out.png") and (tmp_path / "out.png").stat().st_size > 0
+    missing = _console(tmp_path, "missing.jpg", "--style", str(EXAMPLES / "starry_night.jpg"), *tiny_weights)
+    assert missing.returncode != 0
+    assert missing.stderr.count("\n") == 1 and "missing.jpg" in missing.stderr
