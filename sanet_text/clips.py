@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from .lazy import lazy_module
 from .pipeline import PreparedStyle
 from .stylizer import Stylizer
 from .temporal import TemporalBlender, TemporalSettings
 from .video import VideoInfo, probe, rewrite_video
+
+cv2 = lazy_module("cv2")
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from .errors import UserError
+from .lazy import lazy_module
+
+cv2 = lazy_module("cv2")
 
 FLOW_METHODS = ("dis", "farneback")
 

@@ -13,12 +13,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
 
-import av
 import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError, first_line
 from .imageio import MAX_PIXELS, MIN_SIDE, check_regular_file
+from .lazy import lazy_module
+
+av = lazy_module("av")
 
 # Containers FFmpeg reads that people keep clips in; content with these suffixes is a video.
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".3gp",
@@ -30,24 +32,24 @@ MAX_FRAME_PIXELS = MAX_PIXELS
 @dataclass(frozen=True)
 class OutputFormat:
     """What is written for an output suffix: the video encoder, the audio codecs the container takes
-    as they are (None: any), and the audio encoder for the others."""
+    as they are (None: any), and the audio encoders for the others, the first this FFmpeg build has."""
 
     video_codec: str
     audio_kept: frozenset[str] | None
-    audio_codec: str
+    audio_codecs: tuple[str, ...]
     options: tuple[tuple[str, str], ...] = ()
 
 
 _H264 = ("libx264", (("crf", "18"), ("preset", "medium")))
 _MP4_AUDIO = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"})
 OUTPUT_FORMATS = {
-    ".mp4": OutputFormat(_H264[0], _MP4_AUDIO, "aac", _H264[1]),
-    ".m4v": OutputFormat(_H264[0], _MP4_AUDIO, "aac", _H264[1]),
-    ".mov": OutputFormat(_H264[0], _MP4_AUDIO | {"pcm_s16le", "pcm_s24le"}, "aac", _H264[1]),
-    ".mkv": OutputFormat(_H264[0], None, "aac", _H264[1]),
-    ".avi": OutputFormat("mpeg4", frozenset({"mp3", "ac3", "pcm_s16le", "pcm_u8"}), "mp3" if "mp3" in av.codecs_available
-                         else "pcm_s16le", (("qscale", "3"),)),
-    ".webm": OutputFormat("libvpx-vp9", frozenset({"opus", "vorbis"}), "libopus", (("crf", "30"), ("b", "0"))),
+    ".mp4": OutputFormat(_H264[0], _MP4_AUDIO, ("aac",), _H264[1]),
+    ".m4v": OutputFormat(_H264[0], _MP4_AUDIO, ("aac",), _H264[1]),
+    ".mov": OutputFormat(_H264[0], _MP4_AUDIO | {"pcm_s16le", "pcm_s24le"}, ("aac",), _H264[1]),
+    ".mkv": OutputFormat(_H264[0], None, ("aac",), _H264[1]),
+    ".avi": OutputFormat("mpeg4", frozenset({"mp3", "ac3", "pcm_s16le", "pcm_u8"}), ("mp3", "pcm_s16le"),
+                         (("qscale", "3"),)),
+    ".webm": OutputFormat("libvpx-vp9", frozenset({"opus", "vorbis"}), ("libopus",), (("crf", "30"), ("b", "0"))),
 }
 
 
@@ -197,7 +199,8 @@ def _audio_stream(writer: av.container.OutputContainer, audio_in: av.AudioStream
         return writer.add_stream_from_template(audio_in)
     # AVI and WAV often carry an unordered "1 channels" layout that encoders refuse; name the usual ones.
     layout = {1: "mono", 2: "stereo"}.get(audio_in.codec_context.channels, audio_in.layout)
-    stream = writer.add_stream(form.audio_codec, rate=audio_in.rate, layout=layout)
+    codec = next((c for c in form.audio_codecs if c in av.codecs_available), form.audio_codecs[-1])
+    stream = writer.add_stream(codec, rate=audio_in.rate, layout=layout)
     # The encoder's preferred sample format (AAC wants planar float); PyAV converts the decoded frames.
     stream.format = stream.codec_context.codec.audio_formats[0]
     return stream
