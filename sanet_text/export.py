@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import copy
 import itertools
+import platform
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from .attention import StyleTokens
 from .errors import UserError
 from .imageio import load_image, resize_to
 from .model import SANet, StylePair
+from .sysinfo import system_info
 from .paths import EXAMPLES_DIR
 
 PRECISIONS = ("fp32", "bf16", "int8")
@@ -50,7 +52,14 @@ def bf16_supported(device: torch.device) -> bool:
     """Whether ``device`` computes in bf16 natively (elsewhere bf16 is emulated and slower than fp32)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        return False
+    # On x86, oneDNN also runs bf16 on plain AVX-512, converting in software: 3x slower than fp32 on
+    # an Intel Xeon without AVX512_BF16 (benchmarks/fast_inference.py). Where /proc/cpuinfo tells,
+    # ask for the real thing.
+    if platform.machine().lower() not in {"x86_64", "amd64"} or not Path("/proc/cpuinfo").exists():
+        return True
+    return bool({"AVX512_BF16", "AMX-BF16"} & set(system_info().flags))
 
 
 def _check(options: InferenceOptions, device: torch.device) -> None:
