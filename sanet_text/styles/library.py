@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
-import yaml
 
+from ..config import parse_yaml
 from ..disk_cache import cached_tensors
 from ..errors import UserError
 from ..paths import prompts_dir
@@ -48,7 +48,7 @@ class LibrarySpec:
     def load(cls, path: Path | None = None) -> LibrarySpec:
         path = path or prompts_dir() / "library.yaml"
         raw = path.read_bytes()
-        spec = yaml.safe_load(raw)
+        spec = parse_yaml(raw)
         styles = tuple(
             LibraryStyle(
                 name,
