@@ -8,6 +8,7 @@ carries the style's statistics. The two-level transform fuses relu4_1 and relu5_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -99,20 +100,38 @@ class StyleAttention(nn.Module):
         ``attention_out`` (when given) receives the attention matrices, one per block of query
         positions, undetached so a loss can train through them.
         """
+        return self.blend(content, [(1.0, style)], attention_out, stats)
+
+    def blend(
+        self,
+        content: torch.Tensor,
+        parts: Sequence[tuple[float, StyleTokens]],
+        attention_out: list | None = None,
+        stats: Stats | None = None,
+    ) -> torch.Tensor:
+        """``Σ share · forward(content, tokens)`` over ``parts`` (shares summing to 1) in one pass.
+
+        Only the attention itself is per part: the query projection is shared, and the residual and
+        the output projection are affine, so they apply once to the share-weighted sums.
+        ``attention_out`` receives each part's attention blocks in turn.
+        """
+        if not parts or abs(sum(share for share, _ in parts) - 1) > 1e-4:
+            raise ValueError(f"blend shares must sum to 1, got {[share for share, _ in parts]}")
         b, c, h, w = content.shape
         normed = mean_variance_norm(content, stats=stats)
         queries = self.query(normed).flatten(2).transpose(1, 2)  # B, HW, C
-        keys, values = style.keys, style.values
-        if keys.shape[0] != b:  # one style shared by a batch of content images
-            keys, values = keys.expand(b, -1, -1), values.expand(b, -1, -1)
-        if attention_out is None:
-            attended = fused_attention(queries, keys, values)
-        else:
-            attended = explicit_attention(queries, keys, values, self.chunk, attention_out)
+        attended = mean = std = 0.0
+        for share, style in parts:
+            keys, values = style.keys, style.values
+            if keys.shape[0] != b:  # one style shared by a batch of content images
+                keys, values = keys.expand(b, -1, -1), values.expand(b, -1, -1)
+            if attention_out is None:
+                part = fused_attention(queries, keys, values)
+            else:
+                part = explicit_attention(queries, keys, values, self.chunk, attention_out)
+            attended = attended + share * part if len(parts) > 1 else part
+            mean, std = mean + share * style.mean, std + share * style.std
         if self.residual == "adain":
-            mean, std = style.mean, style.std
-            if mean.shape[0] != b:
-                mean, std = mean.expand(b, -1, -1), std.expand(b, -1, -1)
             base = (normed.flatten(2) * std + mean).view_as(content)
         else:
             base = content
@@ -175,8 +194,20 @@ class Transform(nn.Module):
         stats: tuple[Stats, Stats] | None = None,
     ) -> torch.Tensor:
         """``stats``: relu4_1 and relu5_1 statistics of the whole content when these maps are a tile of it."""
+        return self.blend(content4, content5, [(1.0, style)], attention_out, stats)
+
+    def blend(
+        self,
+        content4: torch.Tensor,
+        content5: torch.Tensor,
+        parts: Sequence[tuple[float, tuple[StyleTokens, StyleTokens]]],
+        attention_out: list | None = None,
+        stats: tuple[Stats, Stats] | None = None,
+    ) -> torch.Tensor:
+        """``Σ share · forward(..., style)`` over ``parts`` (shares summing to 1): upsampling and the
+        merge convolution are linear, so they too run once."""
         stats4, stats5 = stats if stats is not None else (None, None)
-        fused4 = self.attn4(content4, style[0], attention_out, stats4)
-        fused5 = self.attn5(content5, style[1], stats=stats5)
+        fused4 = self.attn4.blend(content4, [(share, style[0]) for share, style in parts], attention_out, stats4)
+        fused5 = self.attn5.blend(content5, [(share, style[1]) for share, style in parts], stats=stats5)
         fused5 = nn.functional.interpolate(fused5, size=fused4.shape[-2:], mode="nearest")
         return self.merge(nn.functional.pad(fused4 + fused5, (1, 1, 1, 1), mode="replicate"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -46,6 +47,17 @@ class SANet(nn.Module):
         are those of one tile (see :mod:`sanet_text.tiling`); default: the features' own.
         """
         return self.transform(content_feats[3], content_feats[4], style, attention_out, stats)
+
+    def fuse_parts(
+        self,
+        content_feats: list[torch.Tensor],
+        parts: Sequence[tuple[float, StylePair]],
+        attention_out: list | None = None,
+        stats: tuple[Stats, Stats] | None = None,
+    ) -> torch.Tensor:
+        """``Σ share · fuse(content_feats, style)`` over ``parts`` (shares summing to 1), in one pass:
+        a blend of N styles costs N attention products, not N fusions (see ``Transform.blend``)."""
+        return self.transform.blend(content_feats[3], content_feats[4], parts, attention_out, stats)
 
     def decode(self, feat: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
         """Image from relu4_1-level features, cropped to ``size`` (odd inputs decode a few px larger)."""

@@ -103,14 +103,15 @@ def _fused_style(
     stats: tuple[Stats, Stats] | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """One style's fused relu4_1 features and, when wanted, each part's attention map."""
-    fused = torch.zeros_like(content_feats[3])
+    chunks: list | None = [] if want_attention else None
+    fused = model.fuse_parts(content_feats, style.tokens, chunks, stats)
     maps = []
-    for part, (share, part_tokens) in zip(style.group.parts, style.tokens):
-        chunks: list | None = [] if want_attention else None
-        fused = fused + share * model.fuse(content_feats, part_tokens, chunks, stats)
-        if chunks is not None:
+    if chunks:
+        per_part = len(chunks) // len(style.tokens)  # the parts' blocks come one part after another
+        for index, part in enumerate(style.group.parts):
+            blocks = chunks[index * per_part : (index + 1) * per_part]
             # One matrix per part, indexed by content cell and then by style cell (or token).
-            maps.append(torch.cat(chunks, dim=1)[0].reshape(*fused.shape[-2:], *part.feat4.shape[2:]))
+            maps.append(torch.cat(blocks, dim=1)[0].reshape(*fused.shape[-2:], *part.feat4.shape[2:]))
     return fused, maps
 
 

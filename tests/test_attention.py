@@ -64,3 +64,28 @@ def test_model_config_picks_the_residual() -> None:
     assert SANet(config).transform.attn4.residual == "adain"
     with pytest.raises(Exception, match="residual"):
         dataclasses.replace(config, residual="sum")
+
+
+@pytest.mark.parametrize("residual", ["content", "adain"])
+def test_a_blend_in_one_pass_equals_the_weighted_sum_of_single_fusions(residual: str) -> None:
+    torch.manual_seed(0)
+    model = SANet(dataclasses.replace(load_model_config("tiny"), residual=residual)).eval()
+    for module in model.transform.modules():  # the output convs start at zero: make them count
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.normal_(module.weight, std=0.3)
+            torch.nn.init.normal_(module.bias, std=0.3)
+    c4, c5 = model.config.widths[3:5]
+
+    def features(h: int, w: int, scale: float) -> list[torch.Tensor]:  # only relu4_1 and relu5_1 are fused
+        return [torch.empty(0)] * 3 + [torch.rand(1, c4, h, w) * scale, torch.rand(1, c5, h // 2, w // 2) * scale]
+
+    with torch.no_grad():
+        content = features(10, 14, 1.0)
+        styles = [model.style_tokens(features(h, w, scale)) for h, w, scale in [(8, 8, 2.0), (6, 10, 0.5), (12, 4, 3.0)]]
+        shares = [0.5, 0.3, 0.2]
+        one_pass = model.fuse_parts(content, list(zip(shares, styles)))
+        separately = sum(share * model.fuse(content, style) for share, style in zip(shares, styles))
+        assert (model.fuse(content, styles[0]) - model.fuse(content, styles[1])).abs().mean() > 0.1
+        torch.testing.assert_close(one_pass, separately, atol=1e-5, rtol=1e-4)
+        with pytest.raises(ValueError, match="sum to 1"):
+            model.fuse_parts(content, [(0.5, styles[0]), (0.3, styles[1])])
