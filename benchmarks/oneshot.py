@@ -51,6 +51,7 @@ PROBES = (
     ("style tokens", "sanet_text.stylizer", "prepare_style"),
     ("content: VGG pass, blend", "sanet_text.pipeline", "_render"),
     ("attention (fuse)", "sanet_text.model", "SANet.fuse"),
+    ("attention (fuse)", "sanet_text.model", "SANet.fuse_parts"),
     ("decode", "sanet_text.model", "SANet.decode"),
     ("write PNG", "sanet_text.cli", "save_image"),
 )
