@@ -22,6 +22,7 @@ from sanet_text.memory import keep_freed_memory
 from sanet_text.model import build_model
 from sanet_text.styles.exemplar_cache import cached_exemplar_features, encoder_hash
 from sanet_text.styles.library import LibrarySpec, load_library
+from sanet_text.styles import text as text_styles
 from sanet_text.styles.text import exemplar_features
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,13 +104,15 @@ def test_a_damaged_feature_file_is_encoded_again(tiny_model, private_cache) -> N
     assert torch.equal(cached_exemplar_features(tiny_model, style, 64)[0], fresh[0])
 
 
-def test_a_warm_prompt_run_gives_the_cold_runs_image(tiny_model, tiny_passes) -> None:
+def test_a_warm_prompt_run_gives_the_cold_runs_image(tiny_model, tiny_passes, monkeypatch) -> None:
     cold = Stylizer(tiny_model)(EXAMPLES / "chelsea.jpg", ["Klimt gold"], size=64, style_size=64)
     load_library.cache_clear()
     tiny_passes.clear()
+    decoded = []
+    monkeypatch.setattr(text_styles, "load_image", lambda path: decoded.append(path))
     warm = Stylizer(tiny_model)(EXAMPLES / "chelsea.jpg", ["Klimt gold"], size=64, style_size=64)
     assert len(warm.styles[0].group.parts) == 3  # a blend: every part came from the cache
-    assert tiny_passes == [1]  # the content only
+    assert tiny_passes == [1] and decoded == []  # the content only; exemplar colours are cached too
     assert warm.description == cold.description and torch.equal(warm.image, cold.image)
 
 

@@ -1,5 +1,6 @@
-"""The library exemplars' VGG features, kept on disk: after a style's first use, a prompt that
-resolves to it costs no encoder pass over its exemplar images (about a second each on a CPU).
+"""The library exemplars' VGG features and colours, kept on disk: after a style's first use, a
+prompt that resolves to it costs no encoder pass over its exemplar images (about a second each on a
+CPU) and no decoding of them.
 
 The file name is a hash of everything the features depend on: the encoder's weights (so another
 VGG file or model config gets its own entry), the exemplar files' bytes, the size they are encoded
@@ -59,8 +60,7 @@ def cached_exemplar_features(model: SANet, style: LibraryStyle, size: int, preci
             / f"{style.name}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.safetensors")
 
     def compute() -> dict[str, torch.Tensor]:
-        feat4, feat5 = exemplar_features(model, style, size)
-        return {"relu4_1": feat4, "relu5_1": feat5}
+        return exemplar_features(model, style, size)._asdict()
 
-    tensors = cached_tensors(path, ("relu4_1", "relu5_1"), compute, device)
-    return tensors["relu4_1"], tensors["relu5_1"]
+    tensors = cached_tensors(path, ExemplarFeatures._fields, compute, device)
+    return ExemplarFeatures(*(tensors[name] for name in ExemplarFeatures._fields))

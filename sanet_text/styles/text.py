@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 
@@ -13,31 +13,33 @@ from ..model import SANet
 from .base import StyleFeatures, StyleGroup, check_prompt
 from .library import LibraryStyle, StyleLibrary
 
-# relu4_1 and relu5_1 of a library style's exemplars.
-ExemplarFeatures = tuple[torch.Tensor, torch.Tensor]
+class ExemplarFeatures(NamedTuple):
+    """What a library style contributes: relu4_1/relu5_1 of its exemplars and their pooled colours."""
+
+    feat4: torch.Tensor
+    feat5: torch.Tensor
+    color_mean: torch.Tensor
+    color_cov: torch.Tensor
+
+    @property
+    def color(self) -> ColorStats:
+        return self.color_mean, self.color_cov
 
 
 @torch.no_grad()
 def exemplar_features(model: SANet, style: LibraryStyle, size: int) -> ExemplarFeatures:
-    """relu4_1/relu5_1 of a style's exemplars; several exemplars become one token set to attend across."""
+    """A style's exemplars encoded: several become one token set to attend across, and their colour
+    statistics are pooled with equal shares (from the full-size pictures)."""
     device = next(model.parameters()).device
-    feats = [model.encode(resize_to(load_image(p), size)[None].to(device)) for p in style.exemplars]
-    if not feats:
+    images = [load_image(p) for p in style.exemplars]
+    if not images:
         raise UserError(f"library style {style.name!r} has no exemplar images; reinstall sanet-text")
+    feats = [model.encode(resize_to(image, size)[None].to(device)) for image in images]
+    color = mix_color_stats([(1.0, color_stats(image)) for image in images])
     if len(feats) == 1:
-        return feats[0][3], feats[0][4]
-    return torch.cat([f[3].flatten(2) for f in feats], -1), torch.cat([f[4].flatten(2) for f in feats], -1)
-
-
-_EXEMPLAR_COLORS: dict[tuple, ColorStats] = {}
-
-
-def exemplar_colors(style: LibraryStyle) -> ColorStats:
-    """The colour statistics of a library style's exemplars pooled (equal shares), once per process."""
-    key = tuple(style.exemplars)
-    if key not in _EXEMPLAR_COLORS:
-        _EXEMPLAR_COLORS[key] = mix_color_stats([(1.0, color_stats(load_image(p))) for p in style.exemplars])
-    return _EXEMPLAR_COLORS[key]
+        return ExemplarFeatures(feats[0][3], feats[0][4], *color)
+    return ExemplarFeatures(torch.cat([f[3].flatten(2) for f in feats], -1),
+                            torch.cat([f[4].flatten(2) for f in feats], -1), *color)
 
 
 def text_style(prompt: str, model: SANet, library: StyleLibrary, size: int = 512, temperature: float | None = None,
@@ -51,7 +53,7 @@ def text_style(prompt: str, model: SANet, library: StyleLibrary, size: int = 512
     encode = features or (lambda style: exemplar_features(model, style, size))
     parts = []
     for name, weight in library.resolve(prompt, temperature):
-        feat4, feat5 = encode(library.styles[name])
-        parts.append(StyleFeatures(label=name, feat4=feat4, feat5=feat5, weight=weight,
-                                   color=exemplar_colors(library.styles[name])))
+        exemplar = encode(library.styles[name])
+        parts.append(StyleFeatures(label=name, feat4=exemplar.feat4, feat5=exemplar.feat5, weight=weight,
+                                   color=exemplar.color))
     return StyleGroup(source=prompt, parts=parts)
