@@ -18,7 +18,6 @@ from .commands import Parser, image_files, pixel_size
 from .errors import UserError, run_command
 from .export import PRECISIONS
 from .imageio import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, path_exists, save_image
-from .memory import keep_freed_memory
 from .styles.base import prompt_slug
 from .styles.diffusion import DiffusionSettings
 from .stylizer import TEXT_SOURCES, Stylizer, mapper_unavailable
@@ -288,7 +287,6 @@ def console() -> None:
     Every output is written and closed by then, so the interpreter's teardown (freeing each torch
     module and tensor one by one) is skipped: a tenth of a second or more of a one-shot run.
     """
-    keep_freed_memory()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -25,7 +25,6 @@ from PIL import Image, ImageChops
 from .commands import Parser
 from .errors import UserError, run_command
 from .imageio import load_pil
-from .memory import keep_freed_memory
 from .paths import EXAMPLES_DIR
 from .stylizer import TEXT_SOURCES, Prompt, Stylizer, StylizerOutput
 
@@ -289,7 +288,6 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sanet-text-web`` console script; returns the exit code."""
-    keep_freed_memory()  # a server stylises image after image: reuse their memory
     return run_command(PROG, lambda: run(build_parser().parse_args(argv)))
 
 

@@ -18,7 +18,6 @@ import torch
 
 from sanet_text import Stylizer
 from sanet_text.errors import UserError
-from sanet_text.memory import keep_freed_memory
 from sanet_text.model import build_model
 from sanet_text.styles.exemplar_cache import cached_exemplar_features, encoder_hash
 from sanet_text.styles.library import LibrarySpec, load_library
@@ -179,16 +178,3 @@ def test_the_console_script_exits_quickly_with_its_output_and_code_intact(tmp_pa
     missing = _console(tmp_path, "missing.jpg", "--style", str(EXAMPLES / "starry_night.jpg"), *tiny_weights)
     assert missing.returncode != 0
     assert missing.stderr.count("\n") == 1 and "missing.jpg" in missing.stderr
-
-
-def test_freed_memory_is_kept_for_the_next_tensor() -> None:
-    """The console scripts ask glibc to keep freed blocks: a second large tensor reuses the first's
-    pages instead of faulting fresh ones in (Linux with glibc; elsewhere there is nothing to check)."""
-    import resource
-
-    if not keep_freed_memory():
-        pytest.skip("no glibc mallopt here")
-    torch.empty(64 << 20, dtype=torch.uint8).fill_(1)  # 64 MiB, touched and freed
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    torch.empty(64 << 20, dtype=torch.uint8).fill_(1)
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 1000  # not the 16k pages of 64 MiB
