@@ -55,7 +55,8 @@ def lr_factor(step: int, config: TrainConfig) -> float:
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(config: TrainConfig, resume: bool = False, max_minutes: float | None = None) -> Path:
+def train(config: TrainConfig, resume: bool = False, max_minutes: float | None = None,
+          until: int | None = None) -> Path:
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
@@ -85,6 +86,8 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
         start_step, state = found.step, found.state
         skipped = f" ({'; '.join(found.skipped)})" if found.skipped else ""
         accelerator.print(f"resuming {run_dir} from step {start_step}, {found.path.name}{skipped}")
+    if until is not None and until <= start_step:
+        raise UserError(f"--until {until}: {run_dir} is already at step {start_step}; give a later step")
 
     stage, optimizer = accelerator.prepare(stage, optimizer)
 
@@ -152,8 +155,10 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
             # Every process must agree, or one would wait forever at the checkpoint barrier.
             late = torch.tensor(float((time.time() - run_started) / 60 > max_minutes), device=accelerator.device)
             out_of_time = bool(accelerator.reduce(late, "sum") > 0)
-        log_now = done % config.log_every == 0 or done == config.steps
-        save_now = done % config.checkpoint_every == 0 or done == config.steps or out_of_time
+        # --until ends a phase of a recipe (e.g. before a loss weight changes) at an exact step.
+        stop_here = until is not None and done >= until
+        log_now = done % config.log_every == 0 or done == config.steps or stop_here
+        save_now = done % config.checkpoint_every == 0 or done == config.steps or out_of_time or stop_here
         if log_now or save_now:
             stop_if_diverged()
         if accelerator.is_main_process and log_now:
@@ -168,8 +173,9 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
                        run_dir / "samples" / f"step_{done:07d}.png", force=True)
         if save_now:
             checkpoint(done)
-        if out_of_time:
-            accelerator.print(f"stopping after {max_minutes} minutes at step {done}; --resume continues")
+        if out_of_time or stop_here:
+            why = f"after {max_minutes} minutes" if out_of_time else "as --until asked"
+            accelerator.print(f"stopping {why} at step {done}; --resume continues")
             break
     accelerator.end_training()
     return run_dir
@@ -251,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
                              "--set clip.model=ViT-B-32 (repeatable; applied after --steps/--output-dir)")
     parser.add_argument("--max-minutes", type=float, metavar="M",
                         help="checkpoint and stop cleanly after M minutes (default: no limit)")
+    parser.add_argument("--until", type=int, metavar="STEP",
+                        help="checkpoint and stop after step STEP, leaving the schedule as it is (default: run to "
+                             "the config's steps); a recipe in phases resumes from there with other --set values")
     parser.add_argument("--export", metavar="OUT.safetensors", help="export the run's latest weights (fp16) and exit")
     parser.add_argument("--export-mapper", metavar="OUT.safetensors",
                         help="export a text-stage run's latest mapper weights (fp16) and exit")
@@ -264,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             mapper = bool(args.export_mapper)
             print(export_weights(Path(config.output_dir), Path(args.export_mapper or args.export), mapper=mapper))
         else:
-            train(config, resume=args.resume, max_minutes=args.max_minutes)
+            train(config, resume=args.resume, max_minutes=args.max_minutes, until=args.until)
         return 0
 
     return run_command("sanet-text train", command)

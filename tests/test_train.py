@@ -74,6 +74,23 @@ def test_interrupted_run_resumes_to_identical_state(train_config) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_recipe_in_phases_stops_at_exact_steps_and_resumes_with_new_weights(train_config) -> None:
+    straight = train(load_train_config(train_config("straight")))
+    phased = load_train_config(train_config("phased"))
+    train(phased, until=2)
+    assert latest_checkpoint(Path(phased.output_dir)).name == "step_0000002"
+    with pytest.raises(UserError, match="already at step 2"):
+        train(phased, resume=True, until=2)
+    resumed = train(phased, resume=True)  # same weights: the same run as the straight one
+    a, b = final_weights(straight), final_weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    other = load_train_config(train_config("other"))
+    train(other, until=2)
+    heavier = dataclasses.replace(other, losses=dataclasses.replace(other.losses, content=50.0))
+    c = final_weights(train(heavier, resume=True))  # a second phase with another content weight
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
 def _launch(config: Path, *extra: str) -> None:
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
