@@ -1,8 +1,8 @@
 """sanet-text models vs the Magenta peer (Ghiasi et al. 2017) on the same content/style pairs.
 
     python benchmarks/peer_comparison.py --pairs data/validation --size 384
-    python benchmarks/peer_comparison.py --model v0.1=base:sanet_text/pretrained/sanet_base.safetensors \\
-        --model v0.2=base_adain:runs/v02.safetensors --sheet docs/validation_sheet.jpg
+    python benchmarks/peer_comparison.py --model v0.2=base --model v0.1=base_v01:v01.safetensors \\
+        --sheet docs/validation_sheet.jpg
 
 Pairs: every photo in ``PAIRS/content`` with every picture in ``PAIRS/styles`` (the validation split
 written by ``scripts/prepare_cpu_data.py``: allowed sources, never trained on), or, with
