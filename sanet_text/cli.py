@@ -169,9 +169,11 @@ def attention_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.attention.png")
 
 
-def _plan_outputs(contents: list[Path], folder_input: bool, output: str | None, slug: str,
+def _plan_outputs(contents: list[Path], folder_input: bool, output: str | None, styles: list[Path | str],
                   suffix: str = ".png") -> list[Path]:
     """Output path per content image (or clip), following -o (file or folder) or the default name."""
+    slug = "+".join(_slug(style) for style in styles)
+
     def default_name(content: Path) -> str:
         return f"{content.stem}_{slug}{suffix}"
 
@@ -182,6 +184,11 @@ def _plan_outputs(contents: list[Path], folder_input: bool, output: str | None, 
         return [folder / default_name(c) for c in contents]
     out = Path(output) if output else Path(default_name(contents[0]))
     return [out / default_name(contents[0]) if out.is_dir() else out]
+
+
+def _inputs(contents: list[Path], styles: list[Path | str], masks: list[str]) -> list[Path]:
+    """Every file a run reads (contents, style pictures, masks): none may be overwritten."""
+    return contents + [s for s in styles if isinstance(s, Path)] + [Path(m) for m in masks]
 
 
 def _check_outputs(outputs: list[Path], inputs: list[Path], force: bool, with_attention: bool,
@@ -225,8 +232,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_video(args, stylizer, styles, content)
     folder_input = content.is_dir()
     contents = image_files(content)
-    outputs = _plan_outputs(contents, folder_input, args.output, "+".join(_slug(style) for style in styles))
-    inputs = contents + [s for s in styles if isinstance(s, Path)] + [Path(m) for m in args.mask]
+    outputs = _plan_outputs(contents, folder_input, args.output, styles)
+    inputs = _inputs(contents, styles, args.mask)
     # Files the tool names itself are its own to replace, so a command can simply be run again; a file
     # the user named with -o may be anything of theirs, so replacing it takes --force.
     named_by_user = args.output is not None and outputs[0] == Path(args.output)
@@ -263,8 +270,8 @@ def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path |
         raise UserError("--save-attention works on images, not video clips")
     temporal = TemporalSettings(strength=args.temporal)
     probe(content)
-    output = _plan_outputs([content], False, args.output, "+".join(_slug(style) for style in styles), ".mp4")[0]
-    inputs = [content] + [s for s in styles if isinstance(s, Path)] + [Path(m) for m in args.mask]
+    output = _plan_outputs([content], False, args.output, styles, ".mp4")[0]
+    inputs = _inputs([content], styles, args.mask)
     replace = args.force or args.output is None  # as for images: the tool's own names may be replaced
     _check_outputs([output], inputs, replace, False, formats=OUTPUT_FORMATS)
     if args.seed is not None:

@@ -31,8 +31,8 @@ from .attention import StyleTokens
 from .errors import UserError
 from .imageio import load_image, resize_to
 from .model import SANet, StylePair
-from .sysinfo import system_info
 from .paths import EXAMPLES_DIR
+from .sysinfo import system_info
 
 PRECISIONS = ("fp32", "bf16", "int8")
 # What the INT8 path quantises. The encoder stays float: its features are what content and style

@@ -13,6 +13,7 @@ from ..model import SANet
 from .base import StyleFeatures, StyleGroup, check_prompt
 from .library import LibraryStyle, StyleLibrary
 
+
 class ExemplarFeatures(NamedTuple):
     """What a library style contributes: relu4_1/relu5_1 of its exemplars and their pooled colours."""
 
