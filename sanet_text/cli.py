@@ -7,7 +7,7 @@ import os
 import random
 import sys
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,8 @@ from .clips import stylize_video
 from .commands import Parser, image_files, pixel_size
 from .errors import UserError, run_command
 from .export import PRECISIONS
-from .imageio import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, path_exists, save_image
+from .imageio import path_exists, save_image
+from .outputs import attention_path, check_outputs, is_image_path, may_replace, plan_outputs
 from .styles.base import prompt_slug
 from .styles.diffusion import DiffusionSettings
 from .stylizer import TEXT_SOURCES, Stylizer, mapper_unavailable
@@ -155,56 +156,14 @@ def _source(text: str) -> str:
     return text
 
 
-def _slug(style: Path | str) -> str:
-    """A style's part of the default output name: an image's file stem, or the prompt shortened."""
-    return style.stem if isinstance(style, Path) else prompt_slug(style)
-
-
-def _is_image_path(value: str) -> bool:
-    """An image name (by extension) or an existing file; anything else is a prompt."""
-    return Path(value).suffix.lower() in IMAGE_SUFFIXES or path_exists(value)
-
-
-def attention_path(output: Path) -> Path:
-    return output.with_name(f"{output.stem}.attention.png")
-
-
-def _plan_outputs(contents: list[Path], folder_input: bool, output: str | None, styles: list[Path | str],
-                  suffix: str = ".png") -> list[Path]:
-    """Output path per content image (or clip), following -o (file or folder) or the default name."""
-    slug = "+".join(_slug(style) for style in styles)
-
-    def default_name(content: Path) -> str:
-        return f"{content.stem}_{slug}{suffix}"
-
-    if folder_input:
-        folder = Path(output) if output else Path(".")
-        if folder.suffix.lower() in WRITE_FORMATS:
-            raise UserError(f"CONTENT is a folder, so -o must be a folder too, not {folder}")
-        return [folder / default_name(c) for c in contents]
-    out = Path(output) if output else Path(default_name(contents[0]))
-    return [out / default_name(contents[0]) if out.is_dir() else out]
+def _slug(styles: list[Path | str]) -> str:
+    """The styles' part of the default output name: an image's file stem, or the prompt shortened."""
+    return "+".join(style.stem if isinstance(style, Path) else prompt_slug(style) for style in styles)
 
 
 def _inputs(contents: list[Path], styles: list[Path | str], masks: list[str]) -> list[Path]:
     """Every file a run reads (contents, style pictures, masks): none may be overwritten."""
     return contents + [s for s in styles if isinstance(s, Path)] + [Path(m) for m in masks]
-
-
-def _check_outputs(outputs: list[Path], inputs: list[Path], force: bool, with_attention: bool,
-                   create_folder: bool = False, formats: Iterable[str] = WRITE_FORMATS) -> None:
-    """Before any work: no input is overwritten (even with --force), nothing is written twice, all writable."""
-    targets = outputs + ([attention_path(o) for o in outputs] if with_attention else [])
-    resolved_inputs = {p.resolve() for p in inputs}
-    seen: set[Path] = set()
-    for target in targets:
-        resolved = target.resolve()
-        if resolved in resolved_inputs:
-            raise UserError(f"{target} is one of the inputs; it is never overwritten, choose another -o")
-        if resolved in seen:
-            raise UserError(f"two inputs would both write {target} (same name, other extension); rename one")
-        seen.add(resolved)
-        check_writable(target, force, create_folder, formats)
 
 
 def _seed(seed: int) -> None:
@@ -214,7 +173,7 @@ def _seed(seed: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    styles: list[Path | str] = [Path(value) if _is_image_path(value) else value
+    styles: list[Path | str] = [Path(value) if is_image_path(value) else value
                                 for value in ([args.prompt] if args.prompt is not None else []) + args.style]
     stylizer = Stylizer.from_pretrained(
         args.weights, config=args.config, vgg_weights=args.vgg_weights, device=args.device,
@@ -232,13 +191,10 @@ def run(args: argparse.Namespace) -> int:
         return _run_video(args, stylizer, styles, content)
     folder_input = content.is_dir()
     contents = image_files(content)
-    outputs = _plan_outputs(contents, folder_input, args.output, styles)
+    outputs = plan_outputs(contents, folder_input, args.output, _slug(styles))
     inputs = _inputs(contents, styles, args.mask)
-    # Files the tool names itself are its own to replace, so a command can simply be run again; a file
-    # the user named with -o may be anything of theirs, so replacing it takes --force.
-    named_by_user = args.output is not None and outputs[0] == Path(args.output)
-    replace = args.force or not named_by_user
-    _check_outputs(outputs, inputs, replace, args.save_attention, create_folder=folder_input)
+    replace = may_replace(outputs, args.output, args.force)
+    check_outputs(outputs, inputs, replace, args.save_attention, create_folder=folder_input)
 
     if args.seed is not None:
         _seed(args.seed)
@@ -270,10 +226,10 @@ def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path |
         raise UserError("--save-attention works on images, not video clips")
     temporal = TemporalSettings(strength=args.temporal)
     probe(content)
-    output = _plan_outputs([content], False, args.output, styles, ".mp4")[0]
+    output = plan_outputs([content], False, args.output, _slug(styles), ".mp4")[0]
     inputs = _inputs([content], styles, args.mask)
     replace = args.force or args.output is None  # as for images: the tool's own names may be replaced
-    _check_outputs([output], inputs, replace, False, formats=OUTPUT_FORMATS)
+    check_outputs([output], inputs, replace, False, formats=OUTPUT_FORMATS)
     if args.seed is not None:
         _seed(args.seed)
     result = stylize_video(stylizer, content, output, stylizer.prepare(styles), size=args.size, temporal=temporal,

@@ -7,7 +7,10 @@ content's own colours.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+from . import palette
 
 _RGB_TO_YCBCR = torch.tensor(
     [
@@ -49,13 +52,13 @@ ColorStats = tuple[torch.Tensor, torch.Tensor]
 
 def color_stats(image: torch.Tensor, weight: torch.Tensor | None = None) -> ColorStats:
     """Mean and covariance of the RGB pixels of a (3, H, W) or (1, 3, H, W) image, optionally weighted
-    by a (H, W)-shaped map (a mask region)."""
-    pixels = image.reshape(3, -1).double()
-    w = torch.ones_like(pixels[0]) if weight is None else weight.reshape(-1).double().to(pixels.device)
-    total = w.sum().clamp(min=1e-8)
-    mean = (pixels * w).sum(1) / total
-    centred = pixels - mean[:, None]
-    return mean, (centred * w) @ centred.T / total
+    by a (H, W)-shaped map (a mask region); float64 on the image's device."""
+    mean, cov = palette.palette(_array(image).reshape(3, -1), None if weight is None else _array(weight).reshape(-1))
+    return torch.from_numpy(mean).to(image.device), torch.from_numpy(cov).to(image.device)
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().double().cpu().numpy()
 
 
 def mix_color_stats(parts: list[tuple[float, ColorStats]]) -> ColorStats:
@@ -66,20 +69,9 @@ def mix_color_stats(parts: list[tuple[float, ColorStats]]) -> ColorStats:
     return mean, second - torch.outer(mean, mean)
 
 
-def _sqrt_psd(matrix: torch.Tensor, inverse: bool = False, eps: float = 1e-4) -> torch.Tensor:
-    # eps floors each colour direction's variance at a 1 % standard deviation, so a nearly flat
-    # result is not blown up into noise by the inverse square root.
-    values, vectors = torch.linalg.eigh(matrix + eps * torch.eye(3, dtype=matrix.dtype, device=matrix.device))
-    values = values.clamp(min=eps)
-    return vectors @ torch.diag(values.rsqrt() if inverse else values.sqrt()) @ vectors.T
-
-
 def match_color(image: torch.Tensor, target: ColorStats, region: torch.Tensor | None = None) -> torch.Tensor:
     """``image`` (1, 3, H, W) recoloured by the affine map that gives its pixels (those of ``region``,
-    a weight map, when given) the target mean and covariance (linear colour transfer, as in Gatys et
-    al. 2017 "Controlling perceptual factors"): the palette follows the style, the layout stays."""
-    mean, cov = color_stats(image, region)
-    transform = _sqrt_psd(target[1].to(cov)) @ _sqrt_psd(cov, inverse=True)
-    pixels = image.reshape(3, -1).double()
-    matched = transform @ (pixels - mean[:, None]) + target[0].to(mean)[:, None]
-    return matched.reshape(image.shape).to(image.dtype).clamp(0, 1)
+    a weight map, when given) the target mean and covariance (see :func:`sanet_text.palette.transfer`)."""
+    weight = None if region is None else _array(region).reshape(-1)
+    matched = palette.transfer(_array(image).reshape(3, -1), (_array(target[0]), _array(target[1])), weight)
+    return torch.from_numpy(matched).reshape(image.shape).to(image.device, image.dtype).clamp(0, 1)

@@ -1,115 +1,25 @@
-"""Reading images defensively and writing them atomically.
+"""Image files as tensors: reading into RGB float tensors, resizing, and writing them atomically.
 
-Every way a user's file can be odd (missing, corrupt, not an image, 16-bit, CMYK, alpha, rotated
-by EXIF, absurdly large or tiny) ends in an RGB float tensor or a one-line :class:`UserError`.
+The file handling itself (odd modes, EXIF, bombs, checks, atomic writes) is torch-free, in
+:mod:`sanet_text.imagefile`; its names are re-exported here.
 """
 
 from __future__ import annotations
 
-import os
-import stat
-import warnings
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
-from .atomic import atomic_path
-from .errors import UserError, first_line
-
-# Pillow's decompression-bomb guard, made an error from the pixel count where Pillow only warns.
-MAX_PIXELS = 89_478_485
-MIN_SIDE = 16
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """RGB 8-bit from any Pillow mode; transparency is composited onto white, as a viewer shows it."""
-    if image.mode in {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}:
-        array = np.asarray(image, dtype=np.float32)
-        # 16-bit files keep their full range in "I" mode; scale by the format's range, not to 8 bits by truncation.
-        peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
-        if image.mode == "F" and array.max() <= 1.0:
-            peak = 1.0
-        array = np.clip(array / peak * 255.0, 0, 255).astype(np.uint8)
-        return Image.fromarray(array, "L").convert("RGB")
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
-
-
-def load_pil(path: str | Path) -> Image.Image:
-    """Open, EXIF-rotate and convert an image to RGB, or raise a one-line :class:`UserError`."""
-    path = Path(path)
-    check_regular_file(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-            with Image.open(path) as image:
-                image.load()
-                image = ImageOps.exif_transpose(image)
-                rgb = _to_rgb(image)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserError(
-            f"{path}: image is over the {MAX_PIXELS / 1e6:.1f} MP safety limit (decompression-bomb guard); "
-            "downscale it first"
-        ) from None
-    except UnidentifiedImageError:
-        raise UserError(f"{path}: not an image Pillow can read (use PNG, JPEG, WebP, TIFF or BMP)") from None
-    except (OSError, SyntaxError, ValueError) as err:
-        raise UserError(f"{path}: corrupt or truncated image ({first_line(err)})") from None
-    if min(rgb.size) < MIN_SIDE:
-        raise UserError(f"{path}: image is {rgb.width}×{rgb.height} px; need at least {MIN_SIDE} px on each side")
-    return rgb
-
-
-# Longest file name component and path Linux accepts, in bytes.
-NAME_MAX, PATH_MAX = 255, 4096
-
-
-def path_exists(value: str) -> bool:
-    """Whether ``value`` names an existing file or folder, answered without letting the OS fail.
-
-    Strings no file system accepts as a name (a component over 255 bytes, as a 92-character Chinese
-    prompt is, or a NUL, or text the file-system encoding cannot hold) name nothing; asking the OS
-    about them raises instead of answering.
-    """
-    try:
-        encoded = os.fsencode(value)
-    except UnicodeEncodeError:
-        return False
-    if b"\0" in encoded or len(encoded) > PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
-        return False
-    return Path(value).exists()
-
-
-def check_regular_file(path: Path) -> None:
-    """A one-line :class:`UserError` unless ``path`` is an existing regular file (or a link to one).
-
-    Reading a FIFO blocks until something writes to it, and a device never ends: both would hang.
-    """
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise UserError(f"file not found: {path}") from None
-    except (OSError, ValueError) as err:  # e.g. a name longer than the file system allows
-        raise UserError(f"{path}: cannot open ({getattr(err, 'strerror', None) or err})") from None
-    if stat.S_ISDIR(mode):
-        raise UserError(f"{path} is a folder, not an image")
-    if not stat.S_ISREG(mode):
-        raise UserError(f"{path} is not a regular file (a FIFO, socket or device); give an image file")
+from .imagefile import (  # noqa: F401  (re-exported: the tensor side of image files is used through here)
+    IMAGE_SUFFIXES, MAX_PIXELS, MIN_SIDE, WRITE_FORMATS, array_to_pil, check_regular_file, check_writable, load_pil,
+    path_exists, pil_to_array, save_pil,
+)
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(pil_to_array(image))
 
 
 def load_image(path: str | Path) -> torch.Tensor:
@@ -144,38 +54,9 @@ def resize_to(image: torch.Tensor, size: int, exact: bool = False) -> torch.Tens
 
 
 def tensor_to_pil(image: torch.Tensor) -> Image.Image:
-    array = (image.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-    return Image.fromarray(array, "RGB")
-
-
-def check_writable(path: Path, force: bool, create_folder: bool = False, formats: Iterable[str] = WRITE_FORMATS) -> None:
-    """Fail early, before minutes of work, when ``path`` cannot or must not be written.
-
-    ``create_folder``: the caller makes the missing folders when it writes (not before, so a refused
-    run leaves no empty folder); then the nearest existing one must be writable. ``formats``: the
-    suffixes the writer knows (default: the image formats).
-    """
-    if path.suffix.lower() not in formats:
-        raise UserError(f"{path}: unknown output format; end the name with one of {', '.join(formats)}")
-    if path.exists() and not force:
-        raise UserError(f"{path} exists; pass --force to overwrite it or choose another -o")
-    folder = path.parent
-    while create_folder and not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UserError(f"{folder} is a file, not a folder" if folder.exists() else f"output folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"output folder is not writable: {folder}")
+    return array_to_pil(image.detach().float().cpu().numpy())
 
 
 def save_image(image: torch.Tensor | Image.Image, path: str | Path, force: bool = False) -> Path:
-    """Write atomically: a temporary file in the same folder, then a rename, so no half-written file is left."""
-    path = Path(path)
-    check_writable(path, force)
-    pil = image if isinstance(image, Image.Image) else tensor_to_pil(image)
-    try:
-        with atomic_path(path) as tmp:
-            pil.save(tmp, format=WRITE_FORMATS[path.suffix.lower()])
-    except OSError as err:
-        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
-    return path
+    """Write atomically (see :func:`~sanet_text.imagefile.save_pil`)."""
+    return save_pil(image if isinstance(image, Image.Image) else tensor_to_pil(image), path, force)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -29,3 +30,11 @@ def prompts_dir() -> Path:
 def configs_dir() -> Path:
     """The model, mapper, training and accelerate configs and the weights registry."""
     return data_dir("configs")
+
+
+def cache_dir() -> Path:
+    """Where converted weights, text embeddings, exemplar features and quick-run plans are cached."""
+    root = os.environ.get("SANET_TEXT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "sanet-text"
+    )
+    return Path(root)

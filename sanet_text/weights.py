@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from .atomic import atomic_path
 from .config import load_yaml
 from .errors import UserError, first_line
-from .paths import SHIPPED_DIR, configs_dir
+from .paths import SHIPPED_DIR, cache_dir, configs_dir
 
 
 
@@ -38,13 +38,6 @@ class WeightSpec:
 
 def registry() -> dict[str, WeightSpec]:
     return {name: WeightSpec(name=name, **entry) for name, entry in load_yaml(configs_dir() / "weights.yaml").items()}
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("SANET_TEXT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "sanet-text"
-    )
-    return Path(root)
 
 
 def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:

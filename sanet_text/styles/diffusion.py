@@ -22,7 +22,8 @@ import torch
 from ..errors import UserError, first_line
 from ..imageio import save_image
 from ..model import SANet
-from ..weights import cache_dir, hub_reachable
+from ..paths import cache_dir
+from ..weights import hub_reachable
 from .base import StyleGroup, check_prompt, prompt_slug
 from .image import load_style_image, style_from_image
 

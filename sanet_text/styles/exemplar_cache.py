@@ -17,7 +17,7 @@ import torch
 
 from ..disk_cache import cached_tensors
 from ..model import SANet
-from ..weights import cache_dir
+from ..paths import cache_dir
 from .library import LibraryStyle
 from .text import ExemplarFeatures, exemplar_features
 

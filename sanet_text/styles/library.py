@@ -21,7 +21,7 @@ from ..config import parse_yaml
 from ..disk_cache import cached_tensors
 from ..errors import UserError
 from ..paths import prompts_dir
-from ..weights import cache_dir
+from ..paths import cache_dir
 from .base import check_prompt
 from .text_encoders import TextEncoder, build_text_encoder
 
