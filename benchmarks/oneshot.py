@@ -4,8 +4,10 @@
 
 Runs the README's quick starts (image style; prompt "Van Gogh starry night") and a prompt that
 blends three library styles, first with an empty cache (the first run: VGG conversion, text
-embeddings, exemplar features) and then ``--runs`` times with that cache warm, and prints each
-stage's median seconds. Stages are timed inside the child by wrapping the functions that do them
+embeddings, exemplar features, the quick path's ONNX graph) and then ``--runs`` times with that
+cache warm, and prints each stage's median seconds. Warm single-style runs take the quick path
+(:mod:`sanet_text.quick`: onnxruntime, no torch); ``--full`` sends every run down the full path
+(``SANET_TEXT_QUICK=0``), for the before/after. Stages are timed inside the child by wrapping the functions that do them
 (exclusive times: a stage nested in another is not counted twice); "interpreter start and exit" is
 the wall time the child's own clock does not see. The machine and its load come first, because on
 a shared machine every number moves with the load; the CPU seconds move less. Unix only (resource).
@@ -54,10 +56,20 @@ PROBES = (
     ("attention (fuse)", "sanet_text.model", "SANet.fuse_parts"),
     ("decode", "sanet_text.model", "SANet.decode"),
     ("write PNG", "sanet_text.cli", "save_image"),
+    ("quick plan: ONNX export (first run)", "sanet_text.export", "export_onnx"),
+)
+# The quick path's stages, timed before it runs (it must not import torch).
+QUICK_PROBES = (
+    ("quick: plan lookup (code and weight files checked)", "sanet_text.quick", "_load_plan"),
+    ("quick: content load + resize", "sanet_text.quick", "resize_longer"),
+    ("quick: import onnxruntime + session", "sanet_text.quick", "_session"),
+    ("quick: graph run (VGG, attention, decoder) + palette", "sanet_text.quick", "_render"),
+    ("write PNG", "sanet_text.quick", "save_pil"),
 )
 IMPORT_TORCH, IMPORT_CLI = "import torch", "import sanet_text.cli (rest)"
 OTHER, INTERPRETER = "other (arguments, checks, library file, ...)", "interpreter start and exit"
-ORDER = tuple(dict.fromkeys((IMPORT_TORCH, IMPORT_CLI, *(label for label, _, _ in PROBES), OTHER, INTERPRETER)))
+ORDER = tuple(dict.fromkeys((*(label for label, _, _ in QUICK_PROBES), IMPORT_TORCH, IMPORT_CLI,
+                             *(label for label, _, _ in PROBES), OTHER, INTERPRETER)))
 
 
 class _Clock:
@@ -82,17 +94,8 @@ class _Clock:
         return timed
 
 
-def probe(out: Path, argv: list[str]) -> None:
-    """In the child: run ``sanet-text argv`` with every probe installed; write the seconds to ``out``."""
-    start = time.perf_counter()
-    import torch  # noqa: F401  (timed on its own: the largest import)
-
-    torch_done = time.perf_counter()
-    import sanet_text.cli as cli
-
-    clock = _Clock()
-    clock.seconds = {IMPORT_TORCH: torch_done - start, IMPORT_CLI: time.perf_counter() - torch_done}
-    for label, module_name, attribute in PROBES:
+def _install(clock: _Clock, probes: tuple[tuple[str, str, str], ...]) -> None:
+    for label, module_name, attribute in probes:
         try:
             owner: Any = importlib.import_module(module_name)
             *path, name = attribute.split(".")
@@ -105,22 +108,40 @@ def probe(out: Path, argv: list[str]) -> None:
             setattr(owner, name, property(clock.wrap(label, target.fget)))
         else:
             setattr(owner, name, clock.wrap(label, target))
-    main_start = time.perf_counter()
-    run_main = cli.main
 
-    def report(argv: list[str] | None = None) -> int:
-        code = run_main(argv)
+
+def probe(out: Path, argv: list[str]) -> None:
+    """In the child: run ``sanet-text argv`` as the console script does (the quick path when it
+    applies, else the full CLI; then a quick exit) with every probe installed; write the seconds to ``out``."""
+    start = time.perf_counter()
+    clock = _Clock()
+
+    def report(code: int) -> None:
         end = time.perf_counter()
-        clock.seconds[OTHER] = (end - main_start) - (clock.nested[0])
+        clock.seconds[OTHER] = (end - start) - sum(clock.seconds.values())
         out.write_text(json.dumps({"code": code, "inside": end - start, "seconds": clock.seconds}))
-        return code
+        sys.stdout.flush()
+        os._exit(code)  # as the console script ends
 
-    if hasattr(cli, "console"):  # the console script: main, then a quick exit, as a user's run ends
-        cli.main = report
-        sys.argv = [cli.PROG, *argv]
-        cli.console()  # never returns
-    else:
-        report(argv)
+    try:
+        import sanet_text.quick as quick
+    except ImportError:  # older commits: no quick path
+        quick = None
+    if quick is not None:
+        _install(clock, QUICK_PROBES)
+        code = quick.try_run(argv)
+        if code is not None:
+            report(code)
+    torch_start = time.perf_counter()
+    import torch  # noqa: F401  (timed on its own: the largest import)
+
+    torch_done = time.perf_counter()
+    import sanet_text.cli as cli
+
+    clock.seconds[IMPORT_TORCH] = torch_done - torch_start
+    clock.seconds[IMPORT_CLI] = time.perf_counter() - torch_done
+    _install(clock, PROBES)
+    report(cli.main(argv))
 
 
 def run_once(argv: list[str], env: dict[str, str], workdir: Path) -> dict[str, float]:
@@ -170,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="base", help="model config (default base; tests use tiny)")
     parser.add_argument("--weights", help="SANet weights (default: the config's)")
     parser.add_argument("--vgg-weights", help="VGG-19 weights (default: the config's)")
+    parser.add_argument("--full", action="store_true", help="every run on the full path (SANET_TEXT_QUICK=0)")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("cli", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -181,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(system_info().line())
     print(f"# {load()} before")
-    extra = ["--size", str(args.size), "--style-size", str(args.size), "--config", args.config, "--force",
-             "-o", "out.png"]
+    # Only the options that differ from the defaults, so the commands are the ones a user types.
+    extra = ["--force", "-o", "out.png"] + (["--config", args.config] if args.config != "base" else [])
+    extra += ["--size", str(args.size), "--style-size", str(args.size)] if args.size != 512 else []
     extra += ["--weights", args.weights] if args.weights else []
     extra += ["--vgg-weights", args.vgg_weights] if args.vgg_weights else []
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         for index, (name, command) in enumerate(COMMANDS.items()):
             # Each command's first run starts from an empty cache, as a new user's would.
             cache = args.cache or workdir / f"cache{index}"
-            env = {**os.environ, "SANET_TEXT_CACHE": str(cache),
+            env = {**os.environ, "SANET_TEXT_CACHE": str(cache), **({"SANET_TEXT_QUICK": "0"} if args.full else {}),
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
             cold = run_once(command + extra, env, workdir)
             warm = [run_once(command + extra, env, workdir) for _ in range(args.runs)]

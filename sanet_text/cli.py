@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import quick
 from .clips import stylize_video
 from .commands import Parser, image_files, pixel_size
 from .errors import UserError, run_command
@@ -172,7 +173,8 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
+    """Run parsed ``args``; ``request``: the same command as the quick path sees it (it then leaves a plan)."""
     styles: list[Path | str] = [Path(value) if is_image_path(value) else value
                                 for value in ([args.prompt] if args.prompt is not None else []) + args.style]
     stylizer = Stylizer.from_pretrained(
@@ -217,7 +219,21 @@ def run(args: argparse.Namespace) -> int:
             tqdm.write(f"{PROG}: error: {err}", file=sys.stderr)
             continue
         tqdm.write(f"{output}  {result.description}  {result.seconds:.1f}s", file=sys.stdout)
+        if request is not None and not folder_input:
+            _remember(request, stylizer, prepared, result.description, _slug(styles))
     return 2 if failures else 0
+
+
+def _remember(request: quick.Request, stylizer: Stylizer, prepared: list, description: str, slug: str) -> None:
+    """Leave the quick path's plan for this command; the output is written, so a failure here only costs speed."""
+    if len(prepared) != 1:
+        return
+    try:
+        quick.remember(request, stylizer, prepared[0], description, slug)
+    except Exception as err:  # noqa: BLE001
+        if os.environ.get("SANET_TEXT_DEBUG"):
+            raise
+        print(f"{PROG}: note: no quick path for this command next time ({type(err).__name__}: {err})", file=sys.stderr)
 
 
 def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path | str], content: Path) -> int:
@@ -241,20 +257,9 @@ def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path |
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``sanet-text`` with ``argv`` (default: the command line); returns the exit code."""
-    return run_command(PROG, lambda: run(build_parser().parse_args(argv)))
-
-
-def console() -> None:
-    """The ``sanet-text`` console script: :func:`main`, then a quick exit.
-
-    Every output is written and closed by then, so the interpreter's teardown (freeing each torch
-    module and tensor one by one) is skipped: a tenth of a second or more of a one-shot run.
-    """
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_command(PROG, lambda: run(build_parser().parse_args(argv), quick.parse(argv)))
 
 
 if __name__ == "__main__":
-    console()
+    sys.exit(main())

@@ -178,7 +178,7 @@ def export_onnx(model: SANet, path: str | Path, example_size: int = 256, opset: 
     with torch.no_grad():
         content = torch.rand(1, 3, example_size, example_size)
         style = graph.model.style_tokens(graph.model.encode(torch.rand(1, 3, example_size, example_size)))
-    tokens = _token_arrays(style)
+    tokens = token_arrays(style)
     dynamic = {"content": {2: "height", 3: "width"}, "image": {2: "height", 3: "width"}}
     dynamic.update({name: {2: f"tokens{name[-1]}"} for name in ONNX_INPUTS[1:] if name.startswith(("keys", "values"))})
     path = Path(path)
@@ -190,7 +190,7 @@ def export_onnx(model: SANet, path: str | Path, example_size: int = 256, opset: 
     return path
 
 
-def _token_arrays(style: StylePair) -> tuple[torch.Tensor, ...]:
+def token_arrays(style: StylePair) -> tuple[torch.Tensor, ...]:
     """A style's tensors in the order of ``ONNX_INPUTS[1:]``."""
     return tuple(t for tokens in style for t in (tokens.keys, tokens.values, tokens.mean, tokens.std))
 
@@ -207,7 +207,7 @@ class OnnxStylizer:
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, content: torch.Tensor, style: StylePair) -> torch.Tensor:
-        arrays = (content, *_token_arrays(style))
+        arrays = (content, *token_arrays(style))
         # A model with the paper's content residual never reads the style statistics, so the
         # exporter drops those inputs from the graph.
         wanted = {i.name for i in self.session.get_inputs()}

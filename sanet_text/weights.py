@@ -178,6 +178,17 @@ def resolve_vgg(name_or_path: str | Path = "vgg19") -> dict[str, torch.Tensor]:
     return state
 
 
+def encoder_files(name_or_path: str | Path = "vgg19") -> list[Path]:
+    """Every file :func:`resolve_vgg` may read for ``name_or_path``, existing or not: when none of
+    them changes, the encoder it loads is the same."""
+    if is_file_name(name_or_path):
+        return [Path(name_or_path)]
+    spec = _spec(str(name_or_path))
+    files = [Path(os.environ[spec.env])] if os.environ.get(spec.env) else []
+    installed = installed_file(spec)
+    return files + [cache_dir() / str(spec.cache_file)] + ([installed] if installed else [])
+
+
 def load_encoder_weights(encoder: torch.nn.Module, name_or_path: str | Path) -> None:
     if str(name_or_path) == "random":
         return

@@ -20,6 +20,12 @@ from sanet_text.model import SANet, build_model
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _full_path_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI tests run the full path and leave no quick-run plans; tests/test_quick.py turns it back on."""
+    monkeypatch.setenv("SANET_TEXT_QUICK", "0")
+
+
 def noise_image(width: int, height: int, seed: int) -> Image.Image:
     """Smooth random colours (not white noise), so images have structure the encoder can see."""
     rng = np.random.default_rng(seed)

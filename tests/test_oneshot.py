@@ -166,7 +166,7 @@ def test_a_missing_exemplar_is_the_usual_one_line_error(tiny_model, tmp_path) ->
 def _console(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
     """``sanet-text argv`` as the console script runs it (main, then os._exit)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "sanet_text.cli", *argv], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "sanet_text.console", *argv], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=300)
 
 
