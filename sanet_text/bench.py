@@ -4,8 +4,8 @@ Times, in one process and on one content/style pair at --size: the bare encoder 
 feed-forward stylisation can be cheaper: every method here but Magenta runs it at least once),
 sanet-text with an image style and with a text style (library path), the Magenta peer and Gatys
 optimisation. Style preparation (encoding the style, resolving a prompt) happens once per style and
-is reported apart from the per-image time. Each timing is the median of --repeats runs after one
-warm-up run. The first line of the output names the machine (CPU, AVX/AMX flags, torch, threads).
+is reported apart from the per-image time. Each timing is the median of --repeats rounds after one
+warm-up run, each round running every method once, so a host's drift moves them alike. The first line of the output names the machine (CPU, AVX/AMX flags, torch, threads).
 High-resolution memory and the fast-inference paths have their own benchmarks in benchmarks/.
 """
 
@@ -74,10 +74,16 @@ def timed(fn: Callable[[], T], device: torch.device) -> tuple[T, float]:
     return result, time.perf_counter() - start
 
 
-def median_time(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Median seconds over ``repeats`` calls after one untimed warm-up call (allocator, kernels, caches)."""
-    fn()
-    return statistics.median(timed(fn, device)[1] for _ in range(max(1, repeats)))
+def interleaved_medians(calls: Sequence[Callable[[], object]], device: torch.device, repeats: int) -> list[float]:
+    """Median seconds of each call over ``repeats`` rounds, every round calling each once (warm them up
+    first: allocator, kernels, caches). On a shared host whose speed drifts by 1.5x within minutes,
+    timing one method after another skewed the ratios by as much; in rounds, a drift moves every
+    method alike."""
+    seconds: list[list[float]] = [[] for _ in calls]
+    for _ in range(max(1, repeats)):
+        for times, fn in zip(seconds, calls):
+            times.append(timed(fn, device)[1])
+    return [statistics.median(times) for times in seconds]
 
 
 # ---------------------------------------------------------------- the benchmark
@@ -92,13 +98,30 @@ class BenchRow:
     cuda_peak_mb: float | None
 
 
-def _measure(label: str, device: torch.device, repeats: int, prepare: Callable[[], Callable[[], object]],
-             timed_prep: bool = True, scale: float = 1.0) -> BenchRow:
-    """``prepare()`` does the once-per-style work (timed once) and returns the per-image call (median)."""
+@dataclass
+class _Method:
+    """A row to time: its per-image call, the once-per-style seconds and the memory after preparing it."""
+
+    label: str
+    run: Callable[[], object]
+    prep_seconds: float | None
+    peak_rss_mb: float
+    cuda_peak_mb: float | None
+
+
+def _prepare(label: str, device: torch.device, prepare: Callable[[], Callable[[], object]],
+             timed_prep: bool = True) -> _Method:
+    """``prepare()`` does the once-per-style work (timed once) and returns the per-image call; one
+    warm-up call, so the memory reading includes a whole image."""
     reset_peak_memory(device)
     run, prep_seconds = timed(prepare, device)
-    seconds = median_time(run, device, repeats) * scale
-    return BenchRow(label, seconds, prep_seconds if timed_prep else None, *peak_memory_mb(device))
+    run()
+    return _Method(label, run, prep_seconds if timed_prep else None, *peak_memory_mb(device))
+
+
+def _rows(methods: list[_Method], device: torch.device, repeats: int, scale: float = 1.0) -> list[BenchRow]:
+    seconds = interleaved_medians([method.run for method in methods], device, repeats)
+    return [BenchRow(m.label, s * scale, m.prep_seconds, m.peak_rss_mb, m.cuda_peak_mb) for m, s in zip(methods, seconds)]
 
 
 def run_bench(stylizer: Stylizer, size: int, repeats: int, gatys_steps: int, gatys_full_steps: int,
@@ -121,23 +144,24 @@ def run_bench(stylizer: Stylizer, size: int, repeats: int, gatys_steps: int, gat
     def per_image(stylizer: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], object]:
         return lambda: stylizer(content)
 
-    rows = [
-        _measure("VGG-19 forward to relu5_1 (floor)", device, repeats, lambda: floor, timed_prep=False),
-        _measure("sanet-text, image style", device, repeats,
+    methods = [
+        _prepare("VGG-19 forward to relu5_1 (floor)", device, lambda: floor, timed_prep=False),
+        _prepare("sanet-text, image style", device,
                  lambda: per_image(sanet.prepare(image_eval_style(style_path, stylizer, size)))),
-        _measure(f"sanet-text, text style {prompt!r} (library)", device, repeats,
+        _prepare(f"sanet-text, text style {prompt!r} (library)", device,
                  lambda: per_image(sanet.prepare(text_eval_style(prompt, stylizer, size)))),
     ]
     if magenta_model_dir() is not None:
         magenta = MagentaMethod(device)
         image_style = image_eval_style(style_path, stylizer, size)
-        rows.append(_measure("Magenta arbitrary (ONNX, 384² inside, resized back)", device, repeats,
-                             lambda: per_image(magenta.prepare(image_style))))
+        methods.append(_prepare("Magenta arbitrary (ONNX, 384² inside, resized back)", device,
+                                lambda: per_image(magenta.prepare(image_style))))
+    rows = _rows(methods, device, repeats)
     gatys = GatysMethod(model, GatysConfig(steps=gatys_steps))
     how = "measured" if gatys_steps == gatys_full_steps else f"extrapolated from {gatys_steps}"
-    rows.append(_measure(f"Gatys, {gatys_full_steps} L-BFGS evaluations ({how})", device, 1,
-                         lambda: per_image(gatys.prepare(image_eval_style(style_path, stylizer, size))),
-                         scale=gatys_full_steps / gatys_steps))
+    gatys_method = _prepare(f"Gatys, {gatys_full_steps} L-BFGS evaluations ({how})", device,
+                            lambda: per_image(gatys.prepare(image_eval_style(style_path, stylizer, size))))
+    rows += _rows([gatys_method], device, 1, scale=gatys_full_steps / gatys_steps)
     return rows
 
 
@@ -163,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=int, default=512, metavar="N",
                         help="content and style side in pixels (default 512)")
     parser.add_argument("--repeats", type=int, default=3, metavar="N",
-                        help="timed runs per method; the median is shown (default 3)")
+                        help="timed rounds (each runs every method once); the medians are shown (default 3)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="CPU threads for torch and onnxruntime (default: torch's own, from OMP_NUM_THREADS "
                              "or the cores)")
@@ -194,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
                                         device=args.device)
     rows = run_bench(stylizer, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)
     print(f"sanet-text bench: {args.size}×{args.size} px content and style, {stylizer.device.type}, "
-          f"{torch.get_num_threads()} threads, median of {args.repeats} after 1 warm-up; "
+          f"{torch.get_num_threads()} threads, median of {args.repeats} interleaved rounds after 1 warm-up; "
           f"config {args.config}, weights {args.weights or 'shipped'}")
     print(format_table(rows))
     print(f"process peak RSS: {max(row.peak_rss_mb for row in rows):.0f} MB")
