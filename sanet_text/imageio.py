@@ -12,10 +12,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .imagefile import (  # noqa: F401  (re-exported: the tensor side of image files is used through here)
+from .imagefile import (
     IMAGE_SUFFIXES, MAX_PIXELS, MIN_SIDE, WRITE_FORMATS, array_to_pil, check_regular_file, check_writable, load_pil,
     path_exists, pil_to_array, save_pil,
 )
+
+# The file side (imagefile) is re-exported, so callers that work with tensors need one import.
+__all__ = [
+    "IMAGE_SUFFIXES", "MAX_PIXELS", "MIN_SIDE", "WRITE_FORMATS", "check_regular_file", "check_writable", "load_image",
+    "load_mask", "load_pil", "path_exists", "pil_to_tensor", "resize_to", "save_image", "tensor_to_pil",
+]
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
