@@ -128,6 +128,12 @@ def check_writable(path: Path, force: bool, create_folder: bool = False, formats
         raise UserError(f"output folder is not writable: {folder}")
 
 
+def longer_side_to(height: int, width: int, size: int) -> tuple[int, int]:
+    """(height, width) scaled so the longer side is ``size``, aspect kept (at least 1 px each)."""
+    scale = size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def pil_to_array(image: Image.Image) -> np.ndarray:
     """An RGB image as a float32 (3, H, W) array in [0, 1]."""
     return np.ascontiguousarray((np.asarray(image, dtype=np.float32) / 255.0).transpose(2, 0, 1))

@@ -14,7 +14,7 @@ from PIL import Image
 
 from .imagefile import (
     IMAGE_SUFFIXES, MAX_PIXELS, MIN_SIDE, WRITE_FORMATS, array_to_pil, check_regular_file, check_writable, load_pil,
-    path_exists, pil_to_array, save_pil,
+    longer_side_to, path_exists, pil_to_array, save_pil,
 )
 
 # The file side (imagefile) is re-exported, so callers that work with tensors need one import.
@@ -47,11 +47,7 @@ def resize_to(image: torch.Tensor, size: int, exact: bool = False) -> torch.Tens
     if size <= 0:
         return image
     h, w = image.shape[-2:]
-    if exact:
-        target = (size, size)
-    else:
-        scale = size / max(h, w)
-        target = (max(1, round(h * scale)), max(1, round(w * scale)))
+    target = (size, size) if exact else longer_side_to(h, w, size)
     if target == (h, w):
         return image
     return torch.nn.functional.interpolate(

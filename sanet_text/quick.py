@@ -34,7 +34,8 @@ from safetensors.numpy import load_file, save_file
 from . import palette
 from .atomic import atomic_path, write_text
 from .errors import UserError
-from .imagefile import IMAGE_SUFFIXES, array_to_pil, load_pil, path_exists, pil_to_array, save_pil
+from .imagefile import (IMAGE_SUFFIXES, array_to_pil, load_pil, longer_side_to, path_exists, pil_to_array,
+                        save_pil)
 from .outputs import check_outputs, is_image_path, may_replace, plan_outputs
 from .paths import PACKAGE_DIR, cache_dir, configs_dir, prompts_dir
 
@@ -220,8 +221,8 @@ def _session(graph: Path) -> Any:
 def resize_longer(image: Image.Image, size: int) -> np.ndarray:
     """An RGB image as a (3, h, w) float array in [0, 1] with its longer side ``size``: Pillow's
     antialiased bicubic on float channels, which torch's ``resize_to`` follows, so no 8-bit rounding."""
-    scale = size / max(image.size)
-    target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    height, width = longer_side_to(image.height, image.width, size)
+    target = (width, height)
     channels = pil_to_array(image)
     if target == image.size:
         return channels
