@@ -192,7 +192,9 @@ def encoder_files(name_or_path: str | Path = "vgg19") -> list[Path]:
 def load_encoder_weights(encoder: torch.nn.Module, name_or_path: str | Path) -> None:
     if str(name_or_path) == "random":
         return
-    load_strict(encoder, resolve_vgg(name_or_path), "VGG-19 weights", "this model config")
+    # Widened like SANet weights are: a half-precision copy (packed for a GPU machine) computes in fp32.
+    state = {k: v.float() for k, v in resolve_vgg(name_or_path).items()}
+    load_strict(encoder, state, "VGG-19 weights", "this model config")
 
 
 # ---------------------------------------------------------------- SANet (transform + decoder)

@@ -58,3 +58,18 @@ def test_weight_names_are_never_guessed(weights: str, encoder_weights: str, mess
     config = dataclasses.replace(load_model_config("tiny"), weights=weights, encoder_weights=encoder_weights)
     with pytest.raises(UserError, match=message):
         build_model(config)
+
+
+def test_half_precision_encoder_weights_compute_in_float32(tmp_path) -> None:
+    """A GPU machine is sent the VGG in fp16 to fit its upload limit; training there must still run
+    the encoder in fp32 (a half bias in an fp32 convolution is an error)."""
+    from safetensors.torch import save_file
+
+    source = build_model("tiny")
+    path = tmp_path / "vgg_half.safetensors"
+    save_file({k: v.half() for k, v in source.encoder.state_dict().items()}, str(path))
+    model = build_model("tiny", encoder_weights=path)
+    assert {p.dtype for p in model.encoder.parameters()} == {torch.float32}
+    image = torch.rand(1, 3, 32, 32)
+    for half, full in zip(model.encode(image), source.encode(image)):
+        assert torch.allclose(half, full, rtol=1e-2, atol=1e-2)
