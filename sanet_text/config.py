@@ -216,6 +216,9 @@ class TrainConfig:
     # Pairs per step that also get the identity losses (0 = all). They double the decoder work;
     # a CPU run trades some of it for more steps.
     identity_batch: int = 0
+    # Processes preparing each data stream (content, style) ahead of the step (0 = in the training
+    # process). A GPU step is faster than decoding, cropping and painting a batch on one core.
+    num_workers: int = 0
     mixed_precision: str = "no"  # no | bf16 | fp16
     seed: int = 0
     log_every: int = 10

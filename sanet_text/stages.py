@@ -29,7 +29,9 @@ MAPPER_PREFIX = "mapper."
 def step_stream(dataset: Dataset, config: TrainConfig, start: int, rank: int, world: int) -> Iterator:
     """Batches of ``dataset`` items for micro-steps ``start`` … (see :class:`StepSampler`)."""
     sampler = StepSampler(config.batch_size, start, rank, world, config.steps * config.grad_accum)
-    return iter(DataLoader(dataset, batch_size=config.batch_size, sampler=sampler))
+    # Workers change where a batch is made, never what it holds: every item is seeded by its index.
+    workers = {"num_workers": config.num_workers, "persistent_workers": True, "prefetch_factor": 4} if config.num_workers else {}
+    return iter(DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, **workers))
 
 
 def crop_stream(dirs: tuple[str, ...], config: TrainConfig, seed: int, start: int, rank: int, world: int) -> Iterator[torch.Tensor]:

@@ -65,6 +65,8 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
     accelerator = Accelerator(mixed_precision=config.mixed_precision, gradient_accumulation_steps=config.grad_accum,
                               log_with=tracker, project_dir=str(run_dir))
     set_seed(config.seed)
+    # Crops have one fixed size, so cuDNN's per-shape autotuning is paid once and then wins every step.
+    torch.backends.cudnn.benchmark = accelerator.device.type == "cuda"
     if holds_checkpoints(run_dir) and not resume:
         raise UserError(f"{run_dir} already holds checkpoints; pass --resume to continue it or choose another --output-dir")
     found = resume_point(run_dir) if resume else None

@@ -45,6 +45,22 @@ def test_crops_and_styles_are_seeded_by_index(folder: Path) -> None:
     assert not torch.equal(styles[0], styles[1])
 
 
+def test_data_workers_change_nothing_in_the_batches(folder: Path) -> None:
+    """A GPU run prepares batches in worker processes; it must see exactly what a one-process run
+    (and a resumed one) sees."""
+    import dataclasses
+
+    from sanet_text.config import TrainConfig
+    from sanet_text.stages import style_stream
+
+    config = TrainConfig(style_dirs=(str(folder),), crop=24, batch_size=3, steps=4, synthetic_styles=0.5)
+    alone = list(style_stream(config, 1, 0, 1))
+    workers = list(style_stream(dataclasses.replace(config, num_workers=2), 1, 0, 1))
+    assert len(alone) == len(workers) == 3
+    for a, b in zip(alone, workers):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_procedural_kind_renders_a_varied_image(kind: str) -> None:
     image = procedural_style(random.Random(0), 48, [[[255, 0, 0], [0, 0, 255], [250, 250, 0]]], kind=kind)
