@@ -35,7 +35,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         if image.mode == "F" and array.max() <= 1.0:
             peak = 1.0
         array = np.clip(array / peak * 255.0, 0, 255).astype(np.uint8)
-        return Image.fromarray(array, "L").convert("RGB")
+        return Image.fromarray(array).convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:
@@ -141,7 +141,7 @@ def pil_to_array(image: Image.Image) -> np.ndarray:
 
 def array_to_pil(image: np.ndarray) -> Image.Image:
     """A (3, H, W) array in [0, 1] as an 8-bit RGB image, rounded to the nearest level."""
-    return Image.fromarray((np.clip(image, 0, 1).transpose(1, 2, 0) * 255.0 + 0.5).astype(np.uint8), "RGB")
+    return Image.fromarray((np.clip(image, 0, 1).transpose(1, 2, 0) * 255.0 + 0.5).astype(np.uint8))
 
 
 def save_pil(image: Image.Image, path: str | Path, force: bool = False) -> Path:

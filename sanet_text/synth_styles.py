@@ -44,7 +44,7 @@ def noise_field(rng: np.random.Generator, size: int, octaves: int, base_cells: i
     amplitude, total = 1.0, 0.0
     for octave in range(octaves):
         cells = max(2, base_cells * 2**octave)
-        grid = Image.fromarray(rng.random((cells, cells), dtype=np.float32), mode="F")
+        grid = Image.fromarray(rng.random((cells, cells), dtype=np.float32))
         field += amplitude * np.asarray(grid.resize((size, size), Image.BICUBIC))
         total += amplitude
         amplitude *= 0.5
