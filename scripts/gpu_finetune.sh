@@ -35,8 +35,9 @@ finish() {
 }
 trap finish EXIT
 
-for w in "${weights[@]}"; do rm -rf "/tmp/gpu_c$w" "/tmp/gpu_c$w.log"; train "$w" --until "$warmup" & done
-wait
+pids=()
+for w in "${weights[@]}"; do rm -rf "/tmp/gpu_c$w" "/tmp/gpu_c$w.log"; train "$w" --until "$warmup" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p"; done  # a failed warm-up stops here (set -e); its log is printed
 
 # Seconds per step after the warm-up (cuDNN's autotuning and the workers' first decodes are in the
 # first rows), from the cumulative seconds the runs log.
@@ -55,10 +56,12 @@ left=$(( minutes * 60 - ($(date +%s) - start) - 45 ))  # 45 s: restart, final ch
 steps=$(python3 -c "print($warmup + max(0, int($left / $secs * 0.93)))")
 echo "$secs s/step after warm-up; $left s left: $steps steps in all" | tee -a "$log"
 
+pids=()
 for w in "${weights[@]}"; do
-  train "$w" --resume --steps "$steps" --max-minutes "$(python3 -c "print(($left + 20) / 60)")" &
+  train "$w" --resume --steps "$steps" --max-minutes "$(python3 -c "print(($left + 20) / 60)")" & pids+=($!)
 done
-wait
+# A run that fails now still has its checkpoints: export them all, and say which failed.
+for p in "${pids[@]}"; do wait "$p" || echo "a run failed (exit $?); its last checkpoint is exported" | tee -a "$log"; done
 
 for w in "${weights[@]}"; do
   python3 -m sanet_text.train --config configs/train/gpu.yaml --output-dir "/tmp/gpu_c$w" \
