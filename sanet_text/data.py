@@ -26,6 +26,14 @@ def find_images(folders: tuple[str, ...] | list[str]) -> list[Path]:
     return files
 
 
+def shrink_short_side(image: torch.Tensor, limit: int) -> torch.Tensor:
+    """``image`` downscaled so its short side is at most ``limit`` px (aspect kept); smaller ones as is."""
+    short = min(image.shape[-2:])
+    if short <= limit:
+        return image
+    return resize_to(image, round(max(image.shape[-2:]) * limit / short))
+
+
 class RandomCrops(Dataset):
     """Index-seeded random crops (scale jitter, flips) of images found under ``folders``.
 
@@ -56,11 +64,7 @@ class RandomCrops(Dataset):
 
     def _image(self, index: int) -> torch.Tensor:
         if index not in self._cache:
-            image = load_image(self.files[index])
-            short = min(image.shape[-2:])
-            if short > self.scale[1]:
-                image = resize_to(image, round(max(image.shape[-2:]) * self.scale[1] / short))
-            self._cache[index] = image
+            self._cache[index] = shrink_short_side(load_image(self.files[index]), self.scale[1])
         return self._cache[index]
 
     def __getitem__(self, index: int) -> torch.Tensor:

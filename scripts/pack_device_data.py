@@ -8,8 +8,8 @@ folder holds, beside the checkout's own shipped weights:
 * ``vgg19.safetensors``: the encoder in fp16 (half the size; its features differ from fp32's by
   about one part in a thousand, far below what the losses resolve);
 * ``data/content``, ``data/styles``: every training image, downscaled to the largest short side
-  training looks at (``scale[1]`` of the config, as :class:`sanet_text.data.RandomCrops` would on
-  load) and stored as high-quality JPEG;
+  training looks at (``scale[1]`` of the config, by the same :func:`sanet_text.data.shrink_short_side`
+  that :class:`sanet_text.data.RandomCrops` applies on load) and stored as high-quality JPEG;
 * ``data/palettes.json`` as is.
 
 ``scripts/gpu_finetune.sh`` trains from it. The validation folder is not packed: choosing a
@@ -26,8 +26,8 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from sanet_text.config import load_train_config
-from sanet_text.data import find_images
-from sanet_text.imageio import load_image, resize_to, tensor_to_pil
+from sanet_text.data import find_images, shrink_short_side
+from sanet_text.imageio import load_image, tensor_to_pil
 from sanet_text.weights import resolve_vgg
 
 JPEG_QUALITY = 92
@@ -37,10 +37,7 @@ def pack_images(source: Path, target: Path, short_side: int) -> int:
     """Every image under ``source`` as JPEG under ``target`` (same layout), short side ≤ ``short_side``."""
     written = 0
     for path in find_images([str(source)]):
-        image = load_image(path)
-        short = min(image.shape[-2:])
-        if short > short_side:
-            image = resize_to(image, round(max(image.shape[-2:]) * short_side / short))
+        image = shrink_short_side(load_image(path), short_side)
         out = target / path.relative_to(source).with_suffix(".jpg")
         out.parent.mkdir(parents=True, exist_ok=True)
         tensor_to_pil(image).save(out, quality=JPEG_QUALITY)
