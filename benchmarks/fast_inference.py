@@ -25,6 +25,7 @@ from typing import Callable
 import torch
 
 from sanet_text import export, losses
+from sanet_text.color import match_color
 from sanet_text.errors import UserError
 from sanet_text.export import InferenceOptions
 from sanet_text.imageio import load_image, resize_to
@@ -62,14 +63,19 @@ def torch_path(model: SANet, options: InferenceOptions) -> Render:
     return render
 
 
-def onnx_path(model: SANet, folder: Path) -> Render:
-    runner = export.OnnxStylizer(export.export_onnx(model, folder / "sanet.onnx"))
+def onnx_path(model: SANet) -> Render:
+    # The session holds the whole graph once loaded, so the exported file need not outlive this call.
+    with tempfile.TemporaryDirectory(prefix="sanet-onnx-") as folder:
+        runner = export.OnnxStylizer(export.export_onnx(model, Path(folder) / "sanet.onnx"))
 
     def render(content: torch.Tensor, style: StyleGroup) -> torch.Tensor:
         part = style.parts[0]
         with torch.no_grad():
             tokens = model.style_tokens([part.feat4, part.feat5])
-        return runner(content, tokens).clamp(0, 1)
+        image = runner(content, tokens).clamp(0, 1)
+        # The torch rows (and the CLI's quick path) match the style's palette after the network; so must this row.
+        color = style.color()
+        return image if color is None else match_color(image, color)
 
     return render
 
@@ -136,8 +142,7 @@ def main() -> None:
         paths += [("bf16 autocast", lambda: torch_path(model, InferenceOptions("bf16"))),
                   ("channels-last + bf16", lambda: torch_path(model, InferenceOptions("bf16", channels_last=True)))]
     paths += [("int8 (attention + decoder)", lambda: torch_path(model, InferenceOptions("int8")))]
-    folder = Path(tempfile.mkdtemp(prefix="sanet-onnx-"))
-    paths += [("onnxruntime fp32", lambda: onnx_path(model, folder))]
+    paths += [("onnxruntime fp32", lambda: onnx_path(model))]
     if args.compile:
         paths += [("torch.compile", lambda: torch_path(model, InferenceOptions(compile=True)))]
 
