@@ -67,7 +67,7 @@ MAX_SIDE = 1280
 def package_dir(name: str, sub: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        sys.exit(f"pip install {'scikit-image' if name == 'skimage' else 'scikit-learn'} first")
+        sys.exit(f"{name} is missing: pip install -e \".[train]\" first (scikit-image and scikit-learn's sample photos)")
     return Path(list(spec.submodule_search_locations)[0]) / sub
 
 
