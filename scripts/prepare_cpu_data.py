@@ -15,7 +15,9 @@ Written under ``--out``:
   :mod:`sanet_text.synth_styles`);
 * ``palettes.json``: GIMP's colour palettes, for the procedural styles;
 * ``validation/content`` and ``validation/styles``: photos and artwork that training never sees,
-  for choosing checkpoints and for ``benchmarks/peer_comparison.py --pairs validation``.
+  for choosing checkpoints and for ``benchmarks/peer_comparison.py --pairs validation``;
+* ``check/content`` and ``check/styles``: a second such set, from other packages, that is never used
+  to choose anything (see ``CHECK_PACKAGES``).
 
 Never used, for training or validation: the project owners' held-out sources (Debian's
 ``mate-backgrounds`` and ``ukui-wallpapers``; opencv-doc's graf1.png, graf3.png, leuvenA.jpg,
@@ -60,6 +62,28 @@ VALIDATION_PLASMA = ("Cluster", "Kokkini", "IceCold")
 VALIDATION_GNOME = ("truchet-l.webp", "pixels-d.webp")
 VALIDATION_PATTERNS = ("Stone/amethyst.pat",)
 
+# A second validation set, from packages nothing else here touches, chosen before any model was
+# scored on it and scored once per shipped model, never to choose: how much choosing checkpoints and
+# loss weights on validation/ flattered the numbers. Photos: Ubuntu Touch 16.04 wallpapers; styles:
+# two more of them, two Debian desktop themes' backgrounds and MyPaint paper textures.
+CHECK_PACKAGES = ("lomiri-wallpapers-16.04", "desktop-base", "mypaint-data-extras")
+CHECK_PHOTOS = tuple(f"lomiri-wallpapers-16.04/usr/share/backgrounds/{name}" for name in (
+    "Dragonfly_by_Bolly.jpg", "Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg",
+    "friends_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg"))
+CHECK_STYLES = ("lomiri-wallpapers-16.04/usr/share/backgrounds/umang_by_Abhishek_Mudgal.jpg",
+                "lomiri-wallpapers-16.04/usr/share/backgrounds/analogpattern_by_Peter_Nerlich.jpg",
+                "desktop-base/usr/share/desktop-base/softwaves-theme/grub/grub-16x9.png",
+                "mypaint-data-extras/usr/share/mypaint/backgrounds/ramon/HR_Cork.png",
+                "mypaint-data-extras/usr/share/mypaint/backgrounds/ramon/HR_DecoPaper.png",
+                "mypaint-data-extras/usr/share/mypaint/backgrounds/mrmamurk/mamurk_b_1.png")
+
+
+def check_name(path: str) -> str:
+    """``package_file`` for a CHECK_* path; desktop-base's themes all name their picture grub-16x9.png."""
+    parts = Path(path).parts
+    theme = next((part for part in parts if part.endswith("-theme")), None)
+    return f"{parts[0]}_{theme or ''}{'_' if theme else ''}{parts[-1].replace(' ', '_')}"
+
 # Long side of copied artwork: enough for 512 px training scale, small enough to keep in memory.
 MAX_SIDE = 1280
 
@@ -74,7 +98,7 @@ def package_dir(name: str, sub: str) -> Path:
 def unpack_debs(folder: Path) -> None:
     """``apt-get download`` + ``dpkg -x`` each package into ``folder/<package>`` (skipped when present)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in DEBIAN_PACKAGES:
+    for name in DEBIAN_PACKAGES + CHECK_PACKAGES:
         target = folder / name
         if target.is_dir():
             continue
@@ -166,13 +190,17 @@ def main() -> None:
         split = "validation/styles" if name in VALIDATION_PATTERNS else "styles/gimp_patterns"
         save_rgb(tiled(read_gimp_pattern(path)), out / split / f"pattern_{name.replace('/', '_')[:-4]}.png")
 
+    for split, names in (("check/content", CHECK_PHOTOS), ("check/styles", CHECK_STYLES)):
+        for name in names:
+            save_rgb(Image.open(debs / name), out / split / check_name(name))
+
     palettes = read_gimp_palettes(debs / "gimp-data" / "usr/share/gimp/2.0/palettes")
     (out / "palettes.json").write_text(json.dumps(palettes), encoding="utf-8")
-    for folder in ("content", "styles", "validation/content", "validation/styles"):
+    for folder in ("content", "styles", "validation/content", "validation/styles", "check/content", "check/styles"):
         print(f"{out / folder}: {sum(1 for p in (out / folder).rglob('*') if p.is_file())} images")
     print(f"{out / 'palettes.json'}: {len(palettes)} palettes")
     # Debian's licence files travel with the data they cover.
-    for name in DEBIAN_PACKAGES:
+    for name in DEBIAN_PACKAGES + CHECK_PACKAGES:
         copyright_file = next((debs / name / "usr/share/doc").glob("*/copyright"), None)
         if copyright_file:
             (out / "licences").mkdir(exist_ok=True)
