@@ -25,7 +25,6 @@ from typing import Callable
 import torch
 
 from sanet_text import export, losses
-from sanet_text.color import match_color
 from sanet_text.errors import UserError
 from sanet_text.export import InferenceOptions
 from sanet_text.imageio import load_image, resize_to
@@ -72,10 +71,7 @@ def onnx_path(model: SANet) -> Render:
         part = style.parts[0]
         with torch.no_grad():
             tokens = model.style_tokens([part.feat4, part.feat5])
-        image = runner(content, tokens).clamp(0, 1)
-        # The torch rows (and the CLI's quick path) match the style's palette after the network; so must this row.
-        color = style.color()
-        return image if color is None else match_color(image, color)
+        return runner(content, tokens).clamp(0, 1)
 
     return render
 

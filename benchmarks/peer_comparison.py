@@ -129,8 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--style-size", type=int, default=512, help="longer side of styles fed to sanet-text (default 512, as the CLI)")
     parser.add_argument("--model", action="append", type=parse_model, metavar="LABEL=CONFIG[:WEIGHTS]",
                         help="a sanet-text model to score; repeat to compare (default: shipped=base)")
-    parser.add_argument("--no-color-match", dest="color_match", action="store_false",
-                        help="score sanet-text without its colour matching (default: as the CLI, with it)")
+    parser.add_argument("--color-match", action=argparse.BooleanOptionalAction, default=False,
+                        help="score sanet-text with its optional colour matching (default: as the CLI, without)")
     parser.add_argument("--sheet", type=Path, help="also write a picture grid: content, style, each method's output")
     args = parser.parse_args(argv)
 

@@ -42,8 +42,9 @@ how the options work:
                      values above 1 exaggerate the style.
   --preserve-color   luminance transfer: the result keeps its brightness (the style's strokes and
                      texture) but takes the colour (Cb/Cr in YCbCr) from the content.
-  --no-color-match   by default the result's colour mean and covariance are matched to the style
-                     pictures' (in proportion to --alpha); this leaves the decoder's colours as they are.
+  --color-match      after the decoder, match the result's colour mean and covariance to the style
+                     pictures' (in proportion to --alpha): more vivid on textured styles, streaky on
+                     smooth saturated ones. Off by default.
   --mask M.png       white = where the style goes. One style + one mask: outside it the result is
                      exactly the content. Two styles + one mask: first inside, second outside.
                      Repeat --mask to give one per style.
@@ -97,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="style strength: 0 = content, 1 = full style, >1 exaggerates (default 1)")
     parser.add_argument("--preserve-color", action="store_true",
                         help="keep the content's colours (luminance transfer in YCbCr)")
-    parser.add_argument("--no-color-match", dest="match_color", action="store_false",
-                        help="do not match the result's palette to the style pictures' (default: match)")
+    parser.add_argument("--color-match", dest="match_color", action=argparse.BooleanOptionalAction, default=False,
+                        help="also match the result's palette to the style pictures' (default: off)")
     parser.add_argument("--mask", action="append", default=[], metavar="MASK.png",
                         help="confine a style to the white area; repeat for one mask per style")
     parser.add_argument("--size", type=pixel_size, default=512, metavar="N",

@@ -3,7 +3,7 @@
 A single CLI call spends more time importing torch (1.5-3 s on a 2-core machine) than stylising a
 512 px image. So when a plain single-image command (``CONTENT STYLE`` or ``CONTENT --style STYLE``,
 optionally ``-o OUT`` and ``--force``, every other option at its default) has run once on the CPU,
-the full path leaves a *plan* in the cache: the style's attention tokens and palette, the
+the full path leaves a *plan* in the cache: the style's attention tokens, the
 description and output name it printed, and the model exported to ONNX. The next call with the same
 style on any content image runs that graph with onnxruntime, numpy and Pillow only.
 
@@ -31,7 +31,6 @@ import numpy as np
 from PIL import Image
 from safetensors.numpy import load_file, save_file
 
-from . import palette
 from .atomic import atomic_path, write_text
 from .errors import UserError
 from .imagefile import (IMAGE_SUFFIXES, array_to_pil, load_pil, longer_side_to, path_exists, pil_to_array,
@@ -159,10 +158,6 @@ def remember(request: Request, stylizer: Stylizer, style: PreparedStyle, descrip
     # Contiguous: safetensors writes an array's buffer as it lies (a channels-last model's tokens are strided).
     arrays = {name: np.ascontiguousarray(tensor.detach().float().cpu().numpy())
               for name, tensor in zip(ONNX_INPUTS[1:], token_arrays(style.tokens[0][1]))}
-    color = style.group.color()
-    if color is not None:
-        arrays.update(color_mean=np.ascontiguousarray(color[0].cpu().numpy()),
-                      color_cov=np.ascontiguousarray(color[1].cpu().numpy()))
     folder = _plan_dir(request)
     with atomic_path(folder / "style.safetensors") as tmp:
         save_file(arrays, str(tmp))
@@ -230,14 +225,11 @@ def resize_longer(image: Image.Image, size: int) -> np.ndarray:
 
 
 def _render(plan: _Plan, content: np.ndarray) -> np.ndarray:
-    """The stylised (3, h, w) image in [0, 1]: the graph, then the style's palette (as the full path)."""
+    """The stylised (3, h, w) image in [0, 1], as the full path renders it without --color-match."""
     session = _session(plan.graph)
     wanted = {i.name for i in session.get_inputs()}
     feeds = {"content": content[None], **{name: array for name, array in plan.style.items() if name in wanted}}
-    image = np.clip(session.run(None, feeds)[0][0], 0, 1)
-    if "color_mean" not in plan.style:
-        return image
-    return palette.transfer(image.reshape(3, -1), (plan.style["color_mean"], plan.style["color_cov"])).reshape(image.shape)
+    return np.clip(session.run(None, feeds)[0][0], 0, 1)
 
 
 def run(request: Request) -> int | None:

@@ -383,7 +383,7 @@ class Stylizer:
         masks: Sequence[MaskInput] = (),
         alpha: float = 1.0,
         preserve_color: bool = False,
-        match_color: bool = True,
+        match_color: bool = False,
         size: int | None = None,
         style_size: int | None = None,
         tile: int | None = None,
@@ -395,8 +395,8 @@ class Stylizer:
         ``mix``: one weight per style (normalised), blended everywhere. ``masks``: one per style (or
         one fewer: the last style fills the rest), white = where the style goes, resized to the
         content. ``alpha``: 0 = the content's reconstruction, 1 = full style, above 1 exaggerates.
-        ``preserve_color``: keep the content's chroma. ``match_color``: match the result's colour
-        mean and covariance to the style pictures' (see :class:`~sanet_text.pipeline.Blend`). ``size``: longer side of the content (None or
+        ``preserve_color``: keep the content's chroma. ``match_color``: also match the result's
+        colour mean and covariance to the style pictures' (see :class:`~sanet_text.pipeline.Blend`). ``size``: longer side of the content (None or
         0 = as given). ``tile``: tile side for large images (None = automatic, 0 = never).
         ``seed``: the diffusion source's seed. ``return_attention``: also return the attention maps.
         """

@@ -38,13 +38,20 @@ def _colour_error(image: torch.Tensor, picture: torch.Tensor) -> float:
     return float((color_stats(image)[0] - color_stats(picture)[0]).abs().sum())
 
 
+def test_matching_is_off_unless_asked(tiny_model) -> None:
+    content = pil_to_tensor(noise_image(48, 40, seed=5))[None]
+    style = style_from_image(_violet(6), tiny_model, "violet")
+    torch.testing.assert_close(stylize(tiny_model, content, [style]).image,
+                               stylize(tiny_model, content, [style], Blend(match_color=False)).image)
+
+
 def test_result_takes_the_styles_palette_in_proportion_to_alpha(tiny_model) -> None:
     content = pil_to_tensor(noise_image(48, 40, seed=5))[None]
     picture = _violet(6)
     style = style_from_image(picture, tiny_model, "violet")
     plain = stylize(tiny_model, content, [style], Blend(match_color=False)).image
-    matched = stylize(tiny_model, content, [style]).image
-    half = stylize(tiny_model, content, [style], Blend(alpha=0.5)).image
+    matched = stylize(tiny_model, content, [style], Blend(match_color=True)).image
+    half = stylize(tiny_model, content, [style], Blend(alpha=0.5, match_color=True)).image
     half_plain = stylize(tiny_model, content, [style], Blend(alpha=0.5, match_color=False)).image
     assert _colour_error(matched, picture) < 0.1 * _colour_error(plain, picture)
     assert _colour_error(matched, picture) < _colour_error(half, picture) < _colour_error(half_plain, picture)
@@ -55,7 +62,8 @@ def test_mask_keeps_the_outside_untouched_and_matches_inside(tiny_model) -> None
     picture = _violet(8)
     mask = torch.zeros(48, 48)
     mask[:, :24] = 1
-    out = stylize(tiny_model, content, [style_from_image(picture, tiny_model, "violet")], Blend(masks=[mask])).image
+    out = stylize(tiny_model, content, [style_from_image(picture, tiny_model, "violet")],
+                  Blend(masks=[mask], match_color=True)).image
     torch.testing.assert_close(out[..., 30:], content[..., 30:])
     assert _colour_error(out[..., :20], picture) < _colour_error(content[..., :20], picture)
 
@@ -64,5 +72,5 @@ def test_styles_without_a_picture_are_left_as_decoded(tiny_model) -> None:
     """Mapper tokens carry no palette: matching must not invent one."""
     content = pil_to_tensor(noise_image(40, 40, seed=9))[None]
     tokens = StyleGroup("words", [StyleFeatures("words", torch.rand(1, 16, 12), torch.rand(1, 16, 4))])
-    torch.testing.assert_close(stylize(tiny_model, content, [tokens]).image,
+    torch.testing.assert_close(stylize(tiny_model, content, [tokens], Blend(match_color=True)).image,
                                stylize(tiny_model, content, [tokens], Blend(match_color=False)).image)
