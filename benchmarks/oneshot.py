@@ -63,7 +63,7 @@ QUICK_PROBES = (
     ("quick: plan lookup (code and weight files checked)", "sanet_text.quick", "_load_plan"),
     ("quick: content load + resize", "sanet_text.quick", "resize_longer"),
     ("quick: import onnxruntime + session", "sanet_text.quick", "_session"),
-    ("quick: graph run (VGG, attention, decoder) + palette", "sanet_text.quick", "_render"),
+    ("quick: graph run (VGG, attention, decoder)", "sanet_text.quick", "_render"),
     ("write PNG", "sanet_text.quick", "save_pil"),
 )
 IMPORT_TORCH, IMPORT_CLI = "import torch", "import sanet_text.cli (rest)"
