@@ -135,6 +135,7 @@ class StylePage:
         source: str = "library",
         alpha: float = 1.0,
         preserve_color: bool = False,
+        match_color: bool = False,
         size: int = 512,
         seed: int | None = None,
         attention: bool = False,
@@ -155,7 +156,7 @@ class StylePage:
         mix = [image_share, 1 - image_share] if len(styles) == 2 and not masks else None
         with self._lock:
             out = self.stylizer(content, styles, mix=mix, masks=masks, alpha=alpha, preserve_color=preserve_color,
-                                size=size, seed=seed, return_attention=attention)
+                                match_color=match_color, size=size, seed=seed, return_attention=attention)
         image = out.pil()
         timing = (f"{out.seconds:.2f} s ({out.style_seconds:.2f} s of it preparing new styles), "
                   f"{image.width}×{image.height} px")
@@ -163,13 +164,13 @@ class StylePage:
 
     def stylise(
         self, content: Image.Image | None, style_image: Image.Image | None, prompt: str, image_share: float,
-        mask: dict[str, Any] | None, source: str, alpha: float, preserve_color: bool, size: float,
-        seed: float | None, attention: bool,
+        mask: dict[str, Any] | None, source: str, alpha: float, preserve_color: bool, match_color: bool,
+        size: float, seed: float | None, attention: bool,
     ) -> tuple[Image.Image, str, str, Image.Image | None]:
         """:meth:`run` with the page's values in and out; what the user can fix becomes a message on the page."""
         try:
             answer = self.run(content, style_image, prompt, image_share, painted_mask(mask), source=source,
-                              alpha=alpha, preserve_color=preserve_color, size=int(size),
+                              alpha=alpha, preserve_color=preserve_color, match_color=match_color, size=int(size),
                               seed=None if seed is None else int(seed), attention=attention)
         except UserError as err:
             raise gr.Error(str(err)) from None
@@ -215,6 +216,8 @@ def build_page(page: StylePage) -> gr.Blocks:
                     alpha = gr.Slider(0, 2, value=1, step=0.05, label="Alpha: style strength (0 = the photo, "
                                       ">1 exaggerates)", elem_id="alpha")
                     preserve_color = gr.Checkbox(label="Preserve the photo's colours", elem_id="preserve-color")
+                    match_color = gr.Checkbox(label="Match the style picture's colours (vivid on textures, "
+                                              "streaky on smooth gradients)", elem_id="color-match")
                     size = gr.Slider(64, MAX_SIZE, value=512, step=16, label="Size: longer side in pixels",
                                      elem_id="size")
                     seed = gr.Number(value=0, precision=0, label="Seed (diffusion source)", elem_id="seed")
@@ -229,8 +232,8 @@ def build_page(page: StylePage) -> gr.Blocks:
                 attention_view = gr.Image(label="Attention: where marked photo points look in the style image",
                                           format="png", interactive=False, elem_id="attention")
 
-        inputs = [content, style_image, prompt, image_share, mask, source, alpha, preserve_color, size, seed,
-                  attention]
+        inputs = [content, style_image, prompt, image_share, mask, source, alpha, preserve_color, match_color, size,
+                  seed, attention]
         outputs = [result, description, timing, attention_view]
 
         # Every job on the Stylizer shares one concurrency slot (it serves one call at a time).

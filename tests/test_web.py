@@ -96,20 +96,27 @@ def test_what_is_missing_is_said_in_one_line(page, content, style, prompt, messa
     with pytest.raises(UserError, match=message):
         page.run(content, style, prompt, 0.5, None)
     with pytest.raises(gr.Error, match=message):  # and on the page, as a message, not a traceback
-        page.stylise(content, style, prompt, 0.5, None, "library", 1.0, False, 64, 0, False)
+        page.stylise(content, style, prompt, 0.5, None, "library", 1.0, False, False, 64, 0, False)
+
+
+def test_colour_matching_is_a_choice_on_the_page(page) -> None:
+    content, style = noise_image(67, 45, 1), noise_image(50, 38, 2)
+    plain = np.asarray(page.run(content, style, "", 0.5, None, size=48).image, dtype=int)
+    matched = np.asarray(page.run(content, style, "", 0.5, None, match_color=True, size=48).image, dtype=int)
+    assert np.abs(matched - plain).mean() > 1
 
 
 def test_the_page_handler_returns_image_description_timing_and_attention(page) -> None:
     image, description, timing, attention = page.stylise(
         noise_image(67, 45, 1), noise_image(50, 38, 2), "", 0.5, editor_with_paint(67, 45, None), "library",
-        0.5, True, 48.0, 3.0, True)
+        0.5, True, False, 48.0, 3.0, True)
     assert image.size == (48, 32) and description == "style image" and "48×32 px" in timing
     assert attention is not None and attention.width > image.width  # content points beside the style's heat maps
 
 
 def test_a_source_that_cannot_work_here_is_a_message(page) -> None:
     with pytest.raises(gr.Error, match="--source mapper is not available"):
-        page.stylise(noise_image(67, 45, 1), None, "ink wash", 0.5, None, "mapper", 1.0, False, 64, 0, False)
+        page.stylise(noise_image(67, 45, 1), None, "ink wash", 0.5, None, "mapper", 1.0, False, False, 64, 0, False)
 
 
 def test_the_sources_note_says_plainly_why_a_source_is_unavailable(page, monkeypatch) -> None:
@@ -148,8 +155,8 @@ def test_importing_the_page_writes_nothing_beside_it() -> None:
 def test_the_page_offers_every_control_and_bundled_examples(page) -> None:
     demo = build_page(page)
     ids = {block.elem_id for block in demo.blocks.values()}
-    assert {"content", "mask", "style-image", "prompt", "source", "mix", "alpha", "preserve-color", "size", "seed",
-            "show-attention", "run", "result", "description", "timing", "attention", "sources"} <= ids
+    assert {"content", "mask", "style-image", "prompt", "source", "mix", "alpha", "preserve-color", "color-match",
+            "size", "seed", "show-attention", "run", "result", "description", "timing", "attention", "sources"} <= ids
     assert all((EXAMPLES_DIR / name).is_file() for name in ("chelsea.jpg", "building.jpg", "starry_night.jpg"))
 
 
