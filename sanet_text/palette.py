@@ -1,7 +1,7 @@
 """Linear colour transfer in numpy (torch-free): a picture's colour mean and covariance, and the affine
 map that gives an image a target palette (Gatys et al. 2017, "Controlling perceptual factors").
 
-:mod:`sanet_text.color` applies it to tensors; a warm one-shot run (:mod:`sanet_text.quick`) to arrays.
+:mod:`sanet_text.color` applies it to tensors (``--color-match``).
 """
 
 from __future__ import annotations

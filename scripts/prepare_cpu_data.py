@@ -16,8 +16,8 @@ Written under ``--out``:
 * ``palettes.json``: GIMP's colour palettes, for the procedural styles;
 * ``validation/content`` and ``validation/styles``: photos and artwork that training never sees,
   for choosing checkpoints and for ``benchmarks/peer_comparison.py --pairs validation``;
-* ``check/content`` and ``check/styles``: a second such set, from other packages, that is never used
-  to choose anything (see ``CHECK_PACKAGES``).
+* ``check/content`` and ``check/styles``: a second such set, from other packages, that no checkpoint
+  or loss weight was chosen on (see ``CHECK_PACKAGES``).
 
 Never used, for training or validation: the project owners' held-out sources (Debian's
 ``mate-backgrounds`` and ``ukui-wallpapers``; opencv-doc's graf1.png, graf3.png, leuvenA.jpg,
@@ -62,11 +62,13 @@ VALIDATION_PLASMA = ("Cluster", "Kokkini", "IceCold")
 VALIDATION_GNOME = ("truchet-l.webp", "pixels-d.webp")
 VALIDATION_PATTERNS = ("Stone/amethyst.pat",)
 
-# A second validation set, from packages nothing else here touches, chosen before any model was
-# scored on it and scored once per shipped model, never to choose: how much choosing checkpoints and
-# loss weights on validation/ flattered the numbers. Photos: Ubuntu Touch 16.04 wallpapers; styles:
-# two more of them, two Debian desktop themes' backgrounds and MyPaint paper textures.
+# A second validation set, from packages nothing else here touches, its files picked before any model
+# was scored on it: how much choosing checkpoints and loss weights on validation/ flattered the
+# numbers. It has chosen one thing since, the colour-matching default (model card). Photos: Ubuntu
+# Touch 16.04 wallpapers; styles: two more of them, a Debian desktop theme's background and MyPaint
+# paper textures.
 CHECK_PACKAGES = ("lomiri-wallpapers-16.04", "desktop-base", "mypaint-data-extras")
+ALL_PACKAGES = DEBIAN_PACKAGES + CHECK_PACKAGES
 CHECK_PHOTOS = tuple(f"lomiri-wallpapers-16.04/usr/share/backgrounds/{name}" for name in (
     "Dragonfly_by_Bolly.jpg", "Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg",
     "friends_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg"))
@@ -81,8 +83,8 @@ CHECK_STYLES = ("lomiri-wallpapers-16.04/usr/share/backgrounds/umang_by_Abhishek
 def check_name(path: str) -> str:
     """``package_file`` for a CHECK_* path; desktop-base's themes all name their picture grub-16x9.png."""
     parts = Path(path).parts
-    theme = next((part for part in parts if part.endswith("-theme")), None)
-    return f"{parts[0]}_{theme or ''}{'_' if theme else ''}{parts[-1].replace(' ', '_')}"
+    theme = [part for part in parts if part.endswith("-theme")]
+    return "_".join([parts[0], *theme, parts[-1].replace(" ", "_")])
 
 # Long side of copied artwork: enough for 512 px training scale, small enough to keep in memory.
 MAX_SIDE = 1280
@@ -98,7 +100,7 @@ def package_dir(name: str, sub: str) -> Path:
 def unpack_debs(folder: Path) -> None:
     """``apt-get download`` + ``dpkg -x`` each package into ``folder/<package>`` (skipped when present)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in DEBIAN_PACKAGES + CHECK_PACKAGES:
+    for name in ALL_PACKAGES:
         target = folder / name
         if target.is_dir():
             continue
@@ -200,7 +202,7 @@ def main() -> None:
         print(f"{out / folder}: {sum(1 for p in (out / folder).rglob('*') if p.is_file())} images")
     print(f"{out / 'palettes.json'}: {len(palettes)} palettes")
     # Debian's licence files travel with the data they cover.
-    for name in DEBIAN_PACKAGES + CHECK_PACKAGES:
+    for name in ALL_PACKAGES:
         copyright_file = next((debs / name / "usr/share/doc").glob("*/copyright"), None)
         if copyright_file:
             (out / "licences").mkdir(exist_ok=True)
