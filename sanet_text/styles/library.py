@@ -31,6 +31,8 @@ class LibraryStyle:
     name: str
     descriptions: tuple[str, ...]
     exemplars: tuple[Path, ...]
+    # Styles a user asking for this one would also accept (Munch and expressionism): "" = its own name.
+    family: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class LibrarySpec:
                 name,
                 tuple(s["descriptions"]),
                 tuple(path.parent / ex["file"] for ex in s["exemplars"]),
+                s.get("family", name),
             )
             for name, s in spec["styles"].items()
         )
