@@ -23,6 +23,7 @@ from .outputs import attention_path, check_outputs, is_image_path, may_replace, 
 from .styles.base import prompt_slug
 from .styles.diffusion import DiffusionSettings
 from .stylizer import TEXT_SOURCES, Stylizer, mapper_unavailable
+from .validation import check_content_arg, check_output_arg, check_run_options
 from .temporal import TemporalSettings
 from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
 from .video import OUTPUT_FORMATS, is_video, probe
@@ -176,6 +177,9 @@ def _seed(seed: int) -> None:
 
 def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
     """Run parsed ``args``; ``request``: the same command as the quick path sees it (it then leaves a plan)."""
+    check_content_arg(args.content)
+    check_output_arg(args.output)
+    check_run_options(temporal=args.temporal, diffusion_steps=args.diffusion_steps)
     styles: list[Path | str] = [Path(value) if is_image_path(value) else value
                                 for value in ([args.prompt] if args.prompt is not None else []) + args.style]
     stylizer = Stylizer.from_pretrained(
@@ -183,7 +187,8 @@ def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
         precision=args.precision, compile=args.compile, source=args.source, style_size=args.style_size,
         diffusion=DiffusionSettings(model=args.diffusion_model, steps=args.diffusion_steps,
                                     seed=DiffusionSettings.seed if args.seed is None else args.seed))
-    stylizer.check_inputs(styles, mix=args.mix, masks=args.mask, alpha=args.alpha)
+    stylizer.check_inputs(styles, mix=args.mix, masks=args.mask, alpha=args.alpha, size=args.size,
+                          style_size=args.style_size)
     if args.save_attention and not any(isinstance(style, Path) for style in styles):
         raise UserError("--save-attention shows attention on a style picture; give one with --style IMAGE")
 

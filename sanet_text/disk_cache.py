@@ -1,37 +1,146 @@
-"""Tensors kept in the user cache as safetensors: read when present and whole, else computed and written.
+"""The user cache: files that cost seconds to make and are the same every run, verified on every load.
 
-For results that cost seconds to compute and are the same every run (text embeddings, the VGG
-features of the library's exemplars). The file name must say everything the tensors depend on.
-Writes are atomic, so concurrent runs never read half a file; a damaged file is computed again;
-an unwritable cache only costs the computation next time.
+Tensors (the converted VGG-19, text embeddings, the library exemplars' VGG features) are kept as
+safetensors that carry the SHA-256 of their data in their own header, so one atomic file holds
+both; :func:`load_checked` reads a file only when its header parses, its size matches the header
+and the checksum matches the data. Anything else is damaged (a full disk, a killed copy, a bad
+block) and is made again, with one note. Other files (the quick path's ONNX graph) get the same
+check from a small record beside them (:func:`write_record`, :func:`matches_record`).
+
+An unusable cache location (``SANET_TEXT_CACHE`` a file, under a file, or read-only) costs only the
+computation next time: the run goes on without it, with one note. Torch-free at import, so the warm
+one-shot path (:mod:`sanet_text.quick`) can use it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import struct
+import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
+from .atomic import atomic_path, write_text
+from .paths import cache_dir
 
-from .weights import save_safetensors
+if TYPE_CHECKING:
+    import torch
 
-Tensors = dict[str, torch.Tensor]
+    Tensors = dict[str, torch.Tensor]
+
+DIGEST = "sha256"
+# Notes already printed in this process: a folder of images or a web server says each once.
+_NOTED: set[str] = set()
+
+
+def note(message: str) -> None:
+    """One line on stderr, once per process."""
+    if message not in _NOTED:
+        _NOTED.add(message)
+        print(f"sanet-text: note: {message}", file=sys.stderr)
+
+
+def unusable(err: OSError) -> None:
+    """Say that the cache cannot be written and the run goes on without it."""
+    note(f"the cache folder {cache_dir()} cannot be used ({err.strerror or err}); running without it "
+         "(set SANET_TEXT_CACHE to a writable folder to keep converted weights and embeddings)")
+
+
+def damaged(path: Path, what: str) -> None:
+    note(f"the cached {what} {path} was damaged or from an older version; made it again")
+
+
+def _sections(blob: bytes) -> tuple[dict, bytes] | None:
+    """The header and data of a safetensors file, or None when the header does not describe the file."""
+    if len(blob) < 8:
+        return None
+    (length,) = struct.unpack("<Q", blob[:8])
+    try:
+        header = json.loads(blob[8:8 + length])
+        end = max((entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"), default=0)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    data = blob[8 + length:]
+    return (header, data) if isinstance(header, dict) and len(data) == end else None
+
+
+def load_checked(path: Path, what: str, device: str = "cpu") -> Tensors | None:
+    """The tensors of ``path`` when it is whole, else None (with a note when it was there but damaged)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None  # missing, or the cache folder is unusable: made (and written if possible) by the caller
+    sections = _sections(blob)
+    metadata = (sections[0].get("__metadata__") or {}) if sections else {}
+    if sections is None or metadata.get(DIGEST) != hashlib.sha256(sections[1]).hexdigest():
+        damaged(path, what)
+        return None
+    try:
+        tensors = load(blob)
+    except SafetensorError:
+        damaged(path, what)
+        return None
+    return {name: tensor.to(device) for name, tensor in tensors.items()}
+
+
+def save_checked(tensors: Tensors, path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Write ``tensors`` atomically with the checksum of their data; an unusable cache is a note."""
+    from safetensors.torch import save
+
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
+    sections = _sections(save(tensors))
+    assert sections is not None
+    blob = save(tensors, metadata={**(metadata or {}), DIGEST: hashlib.sha256(sections[1]).hexdigest()})
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(blob)
+    except OSError as err:
+        unusable(err)
 
 
 def cached_tensors(path: Path, names: tuple[str, ...], compute: Callable[[], Tensors],
-                   device: torch.device | str = "cpu") -> Tensors:
+                   device: torch.device | str = "cpu", what: str = "tensors") -> Tensors:
     """The tensors ``names`` from ``path`` (onto ``device``), or ``compute()``'s, saved to ``path`` for next time."""
-    try:
-        tensors = load_file(path, device=str(device))
-        if set(names) <= set(tensors):
-            return tensors
-    except (OSError, SafetensorError):
-        pass  # missing or damaged: computed (again) below
+    tensors = load_checked(path, what, str(device))
+    if tensors is not None and set(names) <= set(tensors):
+        return tensors
     tensors = compute()
-    try:
-        save_safetensors(tensors, path)
-    except OSError:
-        pass
+    save_checked(tensors, path)
     return tensors
+
+
+# ---------------------------------------------------------------- other files: a record beside them
+
+
+def _record(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def drop_record(path: Path) -> None:
+    """Forget ``path``'s record, so the file counts as damaged until it is written again."""
+    _record(path).unlink(missing_ok=True)
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def write_record(path: Path) -> None:
+    """Record ``path``'s size and checksum beside it (after ``path`` itself was written atomically)."""
+    write_text(_record(path), json.dumps({"bytes": path.stat().st_size, DIGEST: _file_digest(path)}))
+
+
+def matches_record(path: Path, checksum: bool = True) -> bool:
+    """Whether ``path`` is the file its record describes (by size alone when ``checksum`` is False: cheap)."""
+    try:
+        record = json.loads(_record(path).read_text(encoding="utf-8"))
+        if path.stat().st_size != record["bytes"]:
+            return False
+        return not checksum or _file_digest(path) == record[DIGEST]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False

@@ -63,7 +63,7 @@ def load_pil(path: str | Path) -> Image.Image:
             "downscale it first"
         ) from None
     except UnidentifiedImageError:
-        raise UserError(f"{path}: not an image Pillow can read (use PNG, JPEG, WebP, TIFF or BMP)") from None
+        raise UserError(f"{path}: not an image Pillow can read (use PNG, JPEG, WebP, TIFF, BMP or GIF)") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise UserError(f"{path}: corrupt or truncated image ({first_line(err)})") from None
     if min(rgb.size) < MIN_SIDE:

@@ -12,8 +12,9 @@ from .imagefile import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, path_exist
 
 
 def is_image_path(value: str) -> bool:
-    """An image name (by extension) or an existing file; anything else is a prompt."""
-    return Path(value).suffix.lower() in IMAGE_SUFFIXES or path_exists(value)
+    """An image name (by extension) or an existing file; anything else is a prompt (blank text
+    too: as a path it would be the current folder)."""
+    return bool(value.strip()) and (Path(value).suffix.lower() in IMAGE_SUFFIXES or path_exists(value))
 
 
 def attention_path(output: Path) -> Path:

@@ -41,6 +41,13 @@ def picture_tensor(picture: Picture) -> torch.Tensor:
         raise UserError(f"not a picture: {type(picture).__name__} (give a file path, PIL image, array or tensor)")
     if min(tensor.shape[-2:]) < MIN_SIDE:
         raise UserError(f"picture is {tensor.shape[-1]}×{tensor.shape[-2]} px; need at least {MIN_SIDE} px on each side")
+    return _finite(tensor, "picture")
+
+
+def _finite(tensor: torch.Tensor, what: str) -> torch.Tensor:
+    """``tensor``, unless a value is NaN or infinite: it would spread through every layer into the result."""
+    if not torch.isfinite(tensor).all():
+        raise UserError(f"the {what} holds NaN or infinite values; give values in [0, 1] (or 0-255 as uint8)")
     return tensor
 
 
@@ -54,10 +61,11 @@ def mask_tensor(mask: MaskInput, size: tuple[int, int]) -> torch.Tensor:
         scale = 255.0 if mask.dtype == np.uint8 else 1.0
         mask = torch.from_numpy(np.asarray(mask, dtype=np.float32) / scale)
         mask = mask.permute(2, 0, 1) if mask.dim() == 3 else mask
-    if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3, 4):
-        raise UserError(f"a mask must be a file, a PIL image, an (H, W) array or a tensor, got {type(mask).__name__}")
+    if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3):
+        what = f"a {mask.dim()}-D tensor" if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise UserError(f"a mask must be a file, a PIL image, or an (H, W) or (C, H, W) array or tensor, got {what}")
     mask = mask.float() / 255 if mask.dtype == torch.uint8 else mask.float()
-    return mask.reshape(-1, *mask.shape[-2:])[:1]
+    return _finite(mask.reshape(-1, *mask.shape[-2:])[:1], "mask")
 
 
 def pixels_key(tensor: torch.Tensor) -> tuple:

@@ -32,6 +32,7 @@ from PIL import Image
 from safetensors.numpy import load_file, save_file
 
 from .atomic import atomic_path, write_text
+from .disk_cache import damaged, drop_record, matches_record, write_record
 from .errors import UserError
 from .imagefile import (IMAGE_SUFFIXES, array_to_pil, load_pil, longer_side_to, path_exists, pil_to_array,
                         save_pil)
@@ -152,9 +153,12 @@ def remember(request: Request, stylizer: Stylizer, style: PreparedStyle, descrip
              *encoder_files(request.vgg_weights or model_config.encoder_weights)]
     signature = {str(path.resolve()): _stat(path) for path in files}
     graph = cache_dir() / "quick" / f"graph-{_digest([signature, _code_signature(), request.config])}.onnx"
-    if not graph.is_file():
+    if not matches_record(graph):
+        if graph.exists():
+            damaged(graph, "quick-path graph")
         with atomic_path(graph) as tmp:
             export_onnx(stylizer.model, tmp)
+        write_record(graph)
     # Contiguous: safetensors writes an array's buffer as it lies (a channels-last model's tokens are strided).
     arrays = {name: np.ascontiguousarray(tensor.detach().float().cpu().numpy())
               for name, tensor in zip(ONNX_INPUTS[1:], token_arrays(style.tokens[0][1]))}
@@ -175,6 +179,7 @@ def _prune(root: Path) -> None:
     for graph in root.glob("graph-*.onnx"):
         if graph.name not in used:
             graph.unlink(missing_ok=True)
+            drop_record(graph)
 
 
 # ---------------------------------------------------------------- the quick path
@@ -199,7 +204,9 @@ def _load_plan(request: Request) -> _Plan | None:
         os.utime(folder / "plan.json")  # in use: the last plan to be pruned
     except (OSError, ValueError, KeyError):
         return None
-    return plan if graph.is_file() else None
+    # By size only: checksumming the 76 MB graph would cost the quick path a tenth of its time; a
+    # graph damaged in place fails to load, which drops its record (see _render).
+    return plan if matches_record(graph, checksum=False) else None
 
 
 def _session(graph: Path) -> Any:
@@ -226,7 +233,12 @@ def resize_longer(image: Image.Image, size: int) -> np.ndarray:
 
 def _render(plan: _Plan, content: np.ndarray) -> np.ndarray:
     """The stylised (3, h, w) image in [0, 1], as the full path renders it without --color-match."""
-    session = _session(plan.graph)
+    try:
+        session = _session(plan.graph)
+    except Exception:
+        # Unreadable: the next full run of this command makes the graph again.
+        drop_record(plan.graph)
+        raise
     wanted = {i.name for i in session.get_inputs()}
     feeds = {"content": content[None], **{name: array for name, array in plan.style.items() if name in wanted}}
     return np.clip(session.run(None, feeds)[0][0], 0, 1)

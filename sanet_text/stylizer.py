@@ -26,7 +26,7 @@ from PIL import Image
 from .config import MapperConfig, ModelConfig, load_mapper_config, load_model_config
 from .errors import UserError
 from .export import PRECISIONS, InferenceOptions, autocast, prepare
-from .imageio import load_image, load_pil, path_exists, resize_to, tensor_to_pil
+from .imageio import load_image, load_pil, longer_side_to, path_exists, resize_to, tensor_to_pil
 from .mapper import TextMapper, build_mapper
 from .model import SANet, build_model
 from .pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_key
@@ -39,6 +39,7 @@ from .styles.library import LibraryStyle, StyleLibrary, load_library
 from .styles.mapper_style import mapper_style
 from .styles.text import ExemplarFeatures, text_style
 from .styles.text_encoders import TextEncoder, build_text_encoder
+from .validation import check_prompt_length, check_render_size, check_run_options
 from .weights import resolve_weights
 
 TEXT_SOURCES = ("library", "mapper", "diffusion")
@@ -181,6 +182,7 @@ class Stylizer:
             raise UserError(f"unknown text source {source!r}; use one of {', '.join(TEXT_SOURCES)}")
         if precision not in PRECISIONS:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        check_run_options(style_size=style_size)
         if isinstance(model, SANet):
             self._model: SANet | None = model
             self._build: Callable[[], SANet] | None = None
@@ -290,9 +292,13 @@ class Stylizer:
         mix: Sequence[float] | None = None,
         masks: Sequence[MaskInput] = (),
         alpha: float = 1.0,
+        size: int | None = None,
+        style_size: int | None = None,
     ) -> None:
-        """Refuse what cannot work, cheaply and before any model is loaded: counts, weights, empty
-        prompts, unknown or unavailable text sources, unreadable style or mask files."""
+        """Refuse what cannot work, cheaply and before any model is loaded: sizes and alpha out of
+        range, counts, weights, empty prompts, unknown or unavailable text sources, unreadable style
+        or mask files."""
+        check_run_options(alpha=alpha, size=size, style_size=style_size)
         check_blend(len(styles), mix, len(masks), alpha)
         for style in styles:
             if isinstance(style, str) and path_exists(style) and Path(style).is_file():
@@ -301,6 +307,7 @@ class Stylizer:
             if isinstance(style, (str, Prompt)):
                 prompt = style if isinstance(style, Prompt) else Prompt(style)
                 check_prompt(prompt.text)
+                check_prompt_length(prompt.text)
                 source = prompt.source or self.source
                 if source not in TEXT_SOURCES:
                     raise UserError(f"unknown text source {source!r}; use one of {', '.join(TEXT_SOURCES)}")
@@ -400,9 +407,11 @@ class Stylizer:
         0 = as given). ``tile``: tile side for large images (None = automatic, 0 = never).
         ``seed``: the diffusion source's seed. ``return_attention``: also return the attention maps.
         """
-        self.check_inputs(styles, mix=mix, masks=masks, alpha=alpha)
+        self.check_inputs(styles, mix=mix, masks=masks, alpha=alpha, size=size, style_size=style_size)
         start = time.perf_counter()
         image = load_image(content) if isinstance(content, (str, Path)) else picture_tensor(content)
+        if size:
+            check_render_size(*longer_side_to(*image.shape[-2:], size))
         image = resize_to(image, size or 0)
         pixel_masks = [mask_tensor(mask, tuple(image.shape[-2:])) for mask in masks]
         prepare_start = time.perf_counter()

@@ -38,11 +38,13 @@ from tqdm import tqdm
 from .atomic import atomic_path, write_text
 from .checkpoint import first_nonfinite, holds_checkpoints, latest_checkpoint, resume_point, save_checkpoint
 from .config import TrainConfig, load_train_config
+from .commands import Parser
 from .overrides import apply_overrides
 from .stages import MAPPER_PREFIX, build_stage
 from .errors import UserError, run_command
 from .imageio import save_image
 from .model import build_model
+from .validation import check_train_config
 from .weights import save_safetensors
 
 
@@ -57,6 +59,7 @@ def lr_factor(step: int, config: TrainConfig) -> float:
 
 def train(config: TrainConfig, resume: bool = False, max_minutes: float | None = None,
           until: int | None = None) -> Path:
+    check_train_config(config)
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
@@ -100,7 +103,6 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
 
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_text(run_dir / "config.json", json.dumps(_as_dict(config), indent=1))
         # Rows a killed run logged after its last checkpoint are logged again from there.
         trim_metrics(run_dir / "metrics.csv", start_step)
     if tracker:
@@ -116,6 +118,8 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
                             f"{_not_saved(run_dir)}; lower the learning rate (--set lr=...) and --resume")
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
+            # Written with the first checkpoint, so a run that fails before it leaves no config behind.
+            write_text(run_dir / "config.json", json.dumps(_as_dict(config), indent=1))
             save_checkpoint(
                 run_dir, step, weights, optimizer.state_dict(), scheduler.state_dict(),
                 {**state, "config": _as_dict(config)}, keep=config.keep_checkpoints,
@@ -245,8 +249,8 @@ def export_weights(run_dir: Path, out: Path, half: bool = True, mapper: bool = F
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sanet_text.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m sanet_text.train", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, metavar="YAML",
                         help="training config: a YAML file or a name from configs/train/, e.g. configs/train/cpu.yaml")
     parser.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
@@ -265,11 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", metavar="OUT.safetensors", help="export the run's latest weights (fp16) and exit")
     parser.add_argument("--export-mapper", metavar="OUT.safetensors",
                         help="export a text-stage run's latest mapper weights (fp16) and exit")
-    args = parser.parse_args(argv)
-    shortcuts = {"steps": args.steps, "output_dir": args.output_dir}
-    assignments = [f"{k}={v}" for k, v in shortcuts.items() if v is not None] + args.assignments
 
     def command() -> int:
+        args = parser.parse_args(argv)
+        shortcuts = {"steps": args.steps, "output_dir": args.output_dir}
+        assignments = [f"{k}={v}" for k, v in shortcuts.items() if v is not None] + args.assignments
         config = apply_overrides(load_train_config(args.config), assignments)
         if args.export or args.export_mapper:
             mapper = bool(args.export_mapper)

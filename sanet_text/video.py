@@ -120,6 +120,10 @@ def probe(path: str | Path) -> VideoInfo:
     path = Path(path)
     with _open(path) as container:
         stream = _video_stream(container, path)
+        # FFmpeg reads a lone picture as a one-frame clip through its image "pipe" demuxers.
+        if container.format.name.endswith("_pipe"):
+            raise UserError(f"{path} is a still picture ({stream.codec_context.name}), not a video clip; "
+                            "give it its picture extension (.jpg, .png ...) to stylise it as an image")
         next(_decoded(stream, path, container.demux(stream)))
         return VideoInfo(stream.width, stream.height, _frame_rate(stream),
                          stream.frames or None, bool(container.streams.audio))

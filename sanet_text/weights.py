@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path
 from .config import load_yaml
+from .disk_cache import load_checked, save_checked
 from .errors import UserError, first_line
 from .paths import SHIPPED_DIR, cache_dir, configs_dir
 
@@ -104,6 +105,10 @@ def load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], what: s
             f"{what} do not fit {fits} ({len(missing)} missing, {len(unexpected)} unexpected, "
             f"{len(wrong)} mis-shaped tensors, e.g. {detail}); check that the config matches the weights"
         )
+    nonfinite = next((k for k in expected if k in state and not torch.isfinite(state[k]).all()), None)
+    if nonfinite is not None:
+        raise UserError(f"{what} hold NaN or infinite values (e.g. {nonfinite}): the file is damaged or "
+                        "comes from a diverged training run; use another weights file")
     # assign: the module takes the loaded tensors (a module built on the meta device has no storage).
     module.load_state_dict(state, strict=keys is None, assign=True)
 
@@ -156,12 +161,13 @@ def resolve_vgg(name_or_path: str | Path = "vgg19") -> dict[str, torch.Tensor]:
     if os.environ.get(spec.env):
         return vgg_state_from_file(Path(os.environ[spec.env]))
     cached = cache_dir() / str(spec.cache_file)
-    if cached.is_file():
-        return load_file(cached)
+    state = load_checked(cached, "VGG-19 weights")
+    if state is not None:
+        return state
     installed = installed_file(spec)
     if installed is not None:
         state = vgg_state_from_file(installed)
-        save_safetensors(state, cached, {"source": str(installed)})
+        save_checked(state, cached, {"source": str(installed)})
         return state
     if not hub_reachable(str(spec.url)):
         raise UserError(f"VGG-19 weights not found and the internet is not reachable; {spec.help}")
@@ -174,7 +180,7 @@ def resolve_vgg(name_or_path: str | Path = "vgg19") -> dict[str, torch.Tensor]:
     state = vgg_convert.build_encoder_state(
         vgg_convert.convs_from_torchvision(downloaded), vgg_convert.torchvision_input_conv()
     )
-    save_safetensors(state, cached, {"source": str(spec.url)})
+    save_checked(state, cached, {"source": str(spec.url)})
     return state
 
 

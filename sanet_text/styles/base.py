@@ -8,13 +8,20 @@ fused features by part weight, then blends groups by ``--mix`` weights or masks.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import torch
 
 from ..color import ColorStats, mix_color_stats
 from ..errors import UserError
+
+# Longest prompt shown in a description.
+SHOWN_PROMPT = 80
+# Longest prompt part of a file name; a longer one is cut and keeps a hash of the whole prompt.
+SLUG_LENGTH = 40
 
 
 @dataclass
@@ -54,7 +61,9 @@ class StyleGroup:
         """E.g. ``"van gogh starry night" -> starry_night 0.82, impressionism 0.18``."""
         if len(self.parts) == 1 and self.parts[0].label == self.source:
             return self.source
-        return f"{self.source!r} -> " + ", ".join(f"{p.label} {p.weight:.2f}" for p in self.parts)
+        # A long prompt is shortened: the output line should still fit a terminal line or two.
+        shown = self.source if len(self.source) <= SHOWN_PROMPT else self.source[:SHOWN_PROMPT - 1] + "…"
+        return f"{shown!r} -> " + ", ".join(f"{p.label} {p.weight:.2f}" for p in self.parts)
 
 
 def check_prompt(prompt: str) -> str:
@@ -65,5 +74,17 @@ def check_prompt(prompt: str) -> str:
 
 
 def prompt_slug(prompt: str) -> str:
-    """A prompt as a short file-name part: ``"Van Gogh: Starry!"`` -> ``van-gogh-starry``."""
-    return re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40] or "prompt"
+    """A prompt as a short file-name part: ``"Van Gogh: Starry!"`` -> ``van-gogh-starry``, accents
+    dropped (``"Café"`` -> ``cafe``).
+
+    What an ASCII name cannot keep (other scripts, emoji, the end of a long prompt) is replaced by a
+    short hash of the prompt, so two prompts never share an output name: ``"梵高"`` -> ``prompt-1b2c3d4e``.
+    """
+    decomposed = unicodedata.normalize("NFKD", prompt.strip())
+    lost = any(not c.isascii() and not unicodedata.combining(c) and not c.isspace() for c in decomposed)
+    ascii_text = "".join(c if c.isascii() else "" if unicodedata.combining(c) else " " for c in decomposed)
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if not lost and slug and len(slug) <= SLUG_LENGTH:
+        return slug
+    digest = hashlib.sha256(prompt.strip().encode()).hexdigest()[:8]
+    return f"{slug[:SLUG_LENGTH - 9].strip('-') or 'prompt'}-{digest}"

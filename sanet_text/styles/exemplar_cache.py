@@ -62,5 +62,5 @@ def cached_exemplar_features(model: SANet, style: LibraryStyle, size: int, preci
     def compute() -> dict[str, torch.Tensor]:
         return exemplar_features(model, style, size)._asdict()
 
-    tensors = cached_tensors(path, ExemplarFeatures._fields, compute, device)
+    tensors = cached_tensors(path, ExemplarFeatures._fields, compute, device, what="exemplar features")
     return ExemplarFeatures(*(tensors[name] for name in ExemplarFeatures._fields))

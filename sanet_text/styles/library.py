@@ -91,11 +91,14 @@ class StyleLibrary:
         key = hashlib.sha256(json.dumps([self.encoder.templates, texts]).encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.encoder.name)
         path = cache_dir() / "text_library" / f"{safe}-{key}.safetensors"
-        return cached_tensors(path, ("embeddings",), lambda: {"embeddings": self.encoder.encode(texts)})["embeddings"]
+        return cached_tensors(path, ("embeddings",), lambda: {"embeddings": self.encoder.encode(texts)},
+                              what="text embeddings")["embeddings"]
 
     def scores(self, prompt: str) -> torch.Tensor:
         """Cosine similarity of the prompt to each style (best or mean of its descriptions)."""
-        sims = self.encode([prompt])[0] @ self.descriptions.T
+        # In float32 whatever autocast computes the product in (bf16 under --precision bf16): the
+        # reductions below write into float32 tensors.
+        sims = (self.encode([prompt])[0] @ self.descriptions.T).float()
         n = len(self.spec.styles)
         if self.spec.reduce == "max":
             return torch.full((n,), -2.0).scatter_reduce(0, self.owner, sims, "amax")
