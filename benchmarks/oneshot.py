@@ -38,7 +38,7 @@ COMMANDS = {
 }
 # (label, module, attribute): the functions timed in the child. "." in the attribute reaches into a
 # class; properties are timed by their getter. Those the code does not have are skipped, so the
-# same script also measures older commits (the before/after in the README): in them the sentence
+# same script also measures older commits (the before/after in docs/BENCHMARKS.md): in them the sentence
 # encoder loaded in build_text_encoder and exemplars were encoded by stylizer.exemplar_features.
 PROBES = (
     ("model build + weights", "sanet_text.stylizer", "build_model"),
