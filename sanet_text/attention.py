@@ -40,7 +40,7 @@ def mean_variance_norm(feat: torch.Tensor, eps: float = 1e-5, stats: Stats | Non
 @dataclass
 class StyleTokens:
     """A style as seen by one attention module: keys and values (B, C, N), and the raw style's
-    channel mean and std (B, C, 1) for the AdaIN residual.
+    channel mean and std (B, C, 1) for the AdaIN residual (and, see ``low``, for the decoder).
 
     Computed once per style, so tiled or batched content can reuse them.
     """
@@ -49,6 +49,9 @@ class StyleTokens:
     values: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
+    # Only on the relu4_1 tokens of a model with style_levels > 0: the style's statistics below
+    # relu4_1 (B, D) that modulate the decoder (SANet.low_stats); None for a style without them.
+    low: torch.Tensor | None = None
 
 
 class StyleAttention(nn.Module):

@@ -43,8 +43,18 @@ class ModelConfig:
     # What each attention module adds its output to: "content" (the SANet paper) or "adain" (the
     # content re-coloured with the style's channel statistics; see sanet_text.attention).
     residual: str = "content"
+    # Multi-level style injection (v0.3): how many decoder levels below relu4_1 (relu3_1, then
+    # relu2_1, then relu1_1 resolution) are modulated by the style's encoder statistics at that
+    # layer, so colour and strokes are drawn where the decoder draws them. 0 = the SANet paper's
+    # decoder, which sees the style only through the fused relu4_1 features.
+    style_levels: int = 0
+    # Width of the style code those statistics are projected to; it rides beside the fused features
+    # (see SANet.fuse_parts), so blends, masks and alpha mix it exactly as they mix the features.
+    style_code: int = 64
 
     def __post_init__(self) -> None:
+        if not 0 <= self.style_levels <= 3:
+            raise UserError(f"config {self.name!r}: style_levels must be 0 to 3, got {self.style_levels}")
         if self.residual not in RESIDUALS:
             raise UserError(f"config {self.name!r}: residual must be one of {', '.join(RESIDUALS)}, got {self.residual!r}")
         if len(self.widths) != 5 or self.widths[3] != self.widths[4]:
@@ -209,6 +219,9 @@ class TrainConfig:
     batch_size: int = 4
     steps: int = 2000
     lr: float = 1e-3
+    # The decoder's style modulation learns this many times faster than the rest: fine-tuned from
+    # weights without it, it starts from zero (the old decoder exactly) and must catch up.
+    modulation_lr_scale: float = 1.0
     lr_min: float = 1e-6
     warmup_steps: int = 100
     grad_clip: float = 1.0

@@ -152,7 +152,9 @@ def quantize_int8(model: SANet, calibration: Sequence[tuple[torch.Tensor, torch.
 
 # ---------------------------------------------------------------- ONNX
 
-ONNX_INPUTS = ("content", "keys4", "values4", "mean4", "std4", "keys5", "values5", "mean5", "std5")
+# "low": the style's statistics below relu4_1 for a v0.3 decoder; a model without modulation never
+# reads them, and the exporter drops the input.
+ONNX_INPUTS = ("content", "keys4", "values4", "mean4", "std4", "keys5", "values5", "mean5", "std5", "low")
 
 
 class _StylizeGraph(nn.Module):
@@ -163,7 +165,7 @@ class _StylizeGraph(nn.Module):
         self.model = model
 
     def forward(self, content: torch.Tensor, *tokens: torch.Tensor) -> torch.Tensor:
-        style = (StyleTokens(*tokens[:4]), StyleTokens(*tokens[4:]))
+        style = (StyleTokens(*tokens[:4], low=tokens[8]), StyleTokens(*tokens[4:8]))
         fused = self.model.fuse(self.model.encode(content), style)
         return self.model.decode(fused, content.shape[-2:])
 
@@ -191,8 +193,10 @@ def export_onnx(model: SANet, path: str | Path, example_size: int = 256, opset: 
 
 
 def token_arrays(style: StylePair) -> tuple[torch.Tensor, ...]:
-    """A style's tensors in the order of ``ONNX_INPUTS[1:]``."""
-    return tuple(t for tokens in style for t in (tokens.keys, tokens.values, tokens.mean, tokens.std))
+    """A style's tensors in the order of ``ONNX_INPUTS[1:]`` (a model without modulation leaves ``low``
+    unset: a placeholder then stands in for the input its graph does not have)."""
+    low = style[0].low if style[0].low is not None else style[0].mean.new_zeros(1, 1)
+    return (*(t for tokens in style for t in (tokens.keys, tokens.values, tokens.mean, tokens.std)), low)
 
 
 class OnnxStylizer:

@@ -84,7 +84,8 @@ def prepare_style(model: SANet, group: StyleGroup) -> PreparedStyle:
         raise ValueError(f"style {group.source!r} has no part with a positive weight")
     device = next(model.parameters()).device
     with torch.inference_mode():
-        tokens = [(part.weight / total, model.style_tokens([part.feat4.to(device), part.feat5.to(device)]))
+        tokens = [(part.weight / total, model.style_tokens([part.feat4.to(device), part.feat5.to(device)],
+                                                           None if part.low is None else part.low.to(device)))
                   for part in group.parts]
     return PreparedStyle(group, tokens)
 

@@ -43,7 +43,7 @@ from .overrides import apply_overrides
 from .stages import MAPPER_PREFIX, build_stage
 from .errors import UserError, run_command
 from .imageio import save_image
-from .model import build_model
+from .model import MODULATION_PREFIXES, build_model
 from .validation import check_train_config
 from .weights import save_safetensors
 
@@ -78,8 +78,12 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
     model.train()
     # The stage decides what trains (and so what a checkpoint holds): the SANet, a mapper, or both.
     stage = build_stage(config, model)
-    params = [p for p in stage.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=config.lr)
+    named = [(name, p) for name, p in stage.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    modulation = [p for name, p in named if any(f".{prefix}" in f".{name}" for prefix in MODULATION_PREFIXES)]
+    rest = [p for _, p in named if not any(p is m for m in modulation)]
+    groups = [{"params": rest}] + ([{"params": modulation, "lr": config.lr * config.modulation_lr_scale}] if modulation else [])
+    optimizer = torch.optim.Adam(groups, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
     start_step, state = 0, {"train_seconds": 0.0}
     if found:

@@ -11,6 +11,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 
 import torch
@@ -232,12 +233,18 @@ def resolve_weights(name_or_path: str | Path) -> Path:
     raise UserError(f"weights {spec.name!r} not found locally and not downloadable; {spec.help}")
 
 
-def load_sanet_weights(model: torch.nn.Module, name_or_path: str | Path) -> dict[str, str]:
-    """Load transform+decoder weights; returns the file's metadata (training facts)."""
+def load_sanet_weights(model: torch.nn.Module, name_or_path: str | Path,
+                       upgrade: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None) -> dict[str, str]:
+    """Load transform+decoder weights; returns the file's metadata (training facts).
+
+    ``upgrade``: completes a state saved by an older architecture before the strict check.
+    """
     if str(name_or_path) == "random":
         return {}
     path = resolve_weights(name_or_path)
     state, metadata = read_safetensors(path, "weights")
     trainable = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
+    if upgrade is not None:
+        state = upgrade(state)
     load_strict(model, state, f"weights {path}", "this model config", keys=trainable)
     return metadata

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from pathlib import Path
@@ -13,6 +14,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
+from sanet_text.config import ModelConfig, load_model_config
 from sanet_text.model import SANet, build_model
 
 # Tiny models gain nothing from threads, and on a busy machine idle-spinning worker threads make
@@ -33,21 +35,22 @@ def noise_image(width: int, height: int, seed: int) -> Image.Image:
     return Image.fromarray(small, "RGB").resize((width, height), Image.BICUBIC)
 
 
-def _lively_tiny_model() -> SANet:
-    """The tiny config with He-initialised convolutions.
+def _lively_tiny_model(config: ModelConfig | str = "tiny") -> SANet:
+    """The tiny config (or ``config``) with He-initialised convolutions.
 
     PyTorch's default init shrinks the signal through the random VGG until every feature is nearly
     constant and every output is flat grey, which would let option tests pass vacuously. He init
     keeps images distinguishable; the decoder is shifted to mid-grey so clamping hides little.
     """
-    model = build_model("tiny")
+    model = build_model(config)
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, torch.nn.Conv2d):
                 fan_in = module.weight[0].numel()
                 module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * (2 / fan_in) ** 0.5)
-                module.bias.zero_()
+                if module.bias is not None:
+                    module.bias.zero_()
         model.decoder.layers[-1].bias += 0.5
     return model
 
@@ -55,6 +58,12 @@ def _lively_tiny_model() -> SANet:
 @pytest.fixture(scope="session")
 def tiny_model() -> SANet:
     return _lively_tiny_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_multilevel_model() -> SANet:
+    """The lively tiny model with multi-level style injection at all three levels (the v0.3 architecture)."""
+    return _lively_tiny_model(dataclasses.replace(load_model_config("tiny"), style_levels=3, style_code=8))
 
 
 @pytest.fixture(scope="session")

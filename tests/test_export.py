@@ -36,13 +36,15 @@ def reference(tiny_model, pair) -> torch.Tensor:
     return stylize(tiny_model, pair[0], [pair[2]], NETWORK_ONLY).image
 
 
-def test_onnx_round_trip_matches_eager_at_other_sizes(tiny_model, pair, tmp_path) -> None:
+@pytest.mark.parametrize("model_name", ["tiny_model", "tiny_multilevel_model"])
+def test_onnx_round_trip_matches_eager_at_other_sizes(model_name, pair, tmp_path, request) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
+    tiny_model = request.getfixturevalue(model_name)
     path = export.export_onnx(tiny_model, tmp_path / "tiny.onnx", example_size=64)
     runner = export.OnnxStylizer(path)
     content, _, style = pair  # content and style sizes differ from the example the graph was traced with
-    tokens = tiny_model.style_tokens([style.parts[0].feat4, style.parts[0].feat5])
+    tokens = tiny_model.style_tokens([style.parts[0].feat4, style.parts[0].feat5], style.parts[0].low)
     with torch.no_grad():
         eager = tiny_model.decode(tiny_model.fuse(tiny_model.encode(content), tokens), content.shape[-2:])
     exported = runner(content, tokens)

@@ -73,3 +73,64 @@ def test_half_precision_encoder_weights_compute_in_float32(tmp_path) -> None:
     image = torch.rand(1, 3, 32, 32)
     for half, full in zip(model.encode(image), source.encode(image)):
         assert torch.allclose(half, full, rtol=1e-2, atol=1e-2)
+
+
+def _multilevel(levels: int = 3):
+    config = dataclasses.replace(load_model_config("tiny"), style_levels=levels, style_code=8)
+    model = build_model(config)
+    for conv in model.decoder.modulation:  # trained modulation, not the zero it starts from
+        torch.nn.init.normal_(conv.weight, std=0.5)
+    return model
+
+
+def test_zero_modulation_is_the_unmodulated_model() -> None:
+    """A v0.2 decoder's weights in the v0.3 architecture make the same pictures until training moves them."""
+    config = dataclasses.replace(load_model_config("tiny"), style_levels=3, style_code=8)
+    modulated, plain = build_model(config), build_model(dataclasses.replace(config, style_levels=0))
+    plain.load_state_dict({k: v for k, v in modulated.state_dict().items()
+                           if not k.startswith(("style_code.", "decoder.modulation."))})
+    content, style = torch.rand(1, 3, 48, 40), torch.rand(1, 3, 32, 32)
+    assert torch.equal(modulated(content, style), plain(content, style))
+
+
+def test_the_decoder_follows_the_styles_low_level_statistics() -> None:
+    model = _multilevel()
+    content, style = torch.rand(1, 3, 48, 48), torch.rand(1, 3, 48, 48)
+    feats = model.encode(style)
+    tokens = model.style_tokens(feats)
+    dark = model.style_tokens(feats, low=None)
+    dark[0].low = torch.zeros_like(tokens[0].low)
+    with torch.no_grad():
+        with_stats = model.decode(model.fuse(model.encode(content), tokens))
+        without = model.decode(model.fuse(model.encode(content), dark))
+    assert (with_stats - without).abs().mean() > 1e-3
+
+
+def test_the_style_code_blends_like_the_features() -> None:
+    """Mix weights blend the code linearly, so a 50/50 blend of one style with itself is that style."""
+    model = _multilevel()
+    content_feats = model.encode(torch.rand(1, 3, 40, 40))
+    style = model.style_tokens(model.encode(torch.rand(1, 3, 40, 40)))
+    with torch.no_grad():
+        once = model.fuse(content_feats, style)
+        halves = model.fuse_parts(content_feats, [(0.5, style), (0.5, style)])
+    assert once.shape[1] == 16 + 8
+    torch.testing.assert_close(once, halves, atol=1e-5, rtol=1e-4)
+
+
+def test_v02_weights_load_into_the_multilevel_model(tmp_path) -> None:
+    from sanet_text.weights import save_safetensors
+
+    plain_config = load_model_config("tiny")
+    plain = build_model(plain_config)
+    path = tmp_path / "v02.safetensors"
+    save_safetensors(plain.trainable_state_dict(), path)
+    upgraded = build_model(dataclasses.replace(plain_config, style_levels=2, style_code=8), weights=path)
+    assert all(not conv.weight.detach().any() for conv in upgraded.decoder.modulation)
+    content, style = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(upgraded(content, style), build_model(plain_config, weights=path)(content, style))
+
+
+def test_style_levels_out_of_range_is_refused() -> None:
+    with pytest.raises(UserError, match="style_levels"):
+        dataclasses.replace(load_model_config("tiny"), style_levels=4)

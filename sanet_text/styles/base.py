@@ -30,6 +30,7 @@ class StyleFeatures:
 
     ``color``: the colour mean and covariance of the picture(s) they were encoded from, which the
     output's palette is matched to (None for styles with no picture, such as mapper tokens).
+    ``low``: their :func:`sanet_text.model.low_stats`, which modulate a v0.3 decoder (None likewise).
     """
 
     label: str
@@ -37,6 +38,7 @@ class StyleFeatures:
     feat5: torch.Tensor
     weight: float = 1.0
     color: ColorStats | None = None
+    low: torch.Tensor | None = None
 
 
 @dataclass

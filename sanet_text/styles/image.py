@@ -8,7 +8,7 @@ import torch
 
 from ..color import color_stats
 from ..imageio import load_image, resize_to
-from ..model import SANet
+from ..model import SANet, low_stats
 from .base import StyleFeatures, StyleGroup
 
 
@@ -22,5 +22,5 @@ def style_from_image(image: torch.Tensor, model: SANet, label: str) -> StyleGrou
     device = next(model.parameters()).device
     with torch.no_grad():  # not inference_mode: training code may reuse these features with autograd on
         feats = model.encode(image[None].to(device))
-    part = StyleFeatures(label=label, feat4=feats[3], feat5=feats[4], color=color_stats(image))
+    part = StyleFeatures(label=label, feat4=feats[3], feat5=feats[4], color=color_stats(image), low=low_stats(feats))
     return StyleGroup(source=label, parts=[part], picture=image)

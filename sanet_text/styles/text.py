@@ -9,18 +9,20 @@ import torch
 from ..color import ColorStats, color_stats, mix_color_stats
 from ..errors import UserError
 from ..imageio import load_image, resize_to
-from ..model import SANet
+from ..model import SANet, low_stats
 from .base import StyleFeatures, StyleGroup, check_prompt
 from .library import LibraryStyle, StyleLibrary
 
 
 class ExemplarFeatures(NamedTuple):
-    """What a library style contributes: relu4_1/relu5_1 of its exemplars and their pooled colours."""
+    """What a library style contributes: relu4_1/relu5_1 of its exemplars, their pooled colours and
+    their mean low-level statistics (``sanet_text.model.low_stats``)."""
 
     feat4: torch.Tensor
     feat5: torch.Tensor
     color_mean: torch.Tensor
     color_cov: torch.Tensor
+    low: torch.Tensor
 
     @property
     def color(self) -> ColorStats:
@@ -37,10 +39,11 @@ def exemplar_features(model: SANet, style: LibraryStyle, size: int) -> ExemplarF
         raise UserError(f"library style {style.name!r} has no exemplar images; reinstall sanet-text")
     feats = [model.encode(resize_to(image, size)[None].to(device)) for image in images]
     color = mix_color_stats([(1.0, color_stats(image)) for image in images])
+    low = torch.stack([low_stats(f) for f in feats]).mean(0)
     if len(feats) == 1:
-        return ExemplarFeatures(feats[0][3], feats[0][4], *color)
+        return ExemplarFeatures(feats[0][3], feats[0][4], *color, low)
     return ExemplarFeatures(torch.cat([f[3].flatten(2) for f in feats], -1),
-                            torch.cat([f[4].flatten(2) for f in feats], -1), *color)
+                            torch.cat([f[4].flatten(2) for f in feats], -1), *color, low)
 
 
 def text_style(prompt: str, model: SANet, library: StyleLibrary, size: int = 512, temperature: float | None = None,
@@ -56,5 +59,5 @@ def text_style(prompt: str, model: SANet, library: StyleLibrary, size: int = 512
     for name, weight in library.resolve(prompt, temperature):
         exemplar = encode(library.styles[name])
         parts.append(StyleFeatures(label=name, feat4=exemplar.feat4, feat5=exemplar.feat5, weight=weight,
-                                   color=exemplar.color))
+                                   color=exemplar.color, low=exemplar.low))
     return StyleGroup(source=prompt, parts=parts)
