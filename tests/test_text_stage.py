@@ -60,7 +60,10 @@ def text_config(assets: dict[str, str], tmp_path: Path):
 def test_mapper_learns_the_prompts_exemplar_statistics(text_config, tmp_path: Path) -> None:
     # The random tiny decoder cannot reconstruct content whatever the tokens, so content is weighted
     # down here: what is tested is that the mapper learns each prompt's target statistics.
-    path = text_config("run", steps=60, lr=0.01, sample_every=30, checkpoint_every=30,
+    # Batches of 8 and 100 steps at lr 0.003: over seeds 0-7 the held-out loss ends at 0.49-0.61x its
+    # start (AMD EPYC), so the 0.8x bar holds with margin where other CPU kernels round differently.
+    # Batches of 2 at lr 0.01 ended anywhere from 0.67x to 1.17x.
+    path = text_config("run", steps=100, lr=0.003, batch_size=8, seed=0, sample_every=50, checkpoint_every=50,
                        losses={"content": 0.1, "exemplar_style": 3.0})
     config = load_train_config(path)
     stage = TextStage(build_model(config.model, weights=config.init_weights), config)
@@ -77,7 +80,7 @@ def test_mapper_learns_the_prompts_exemplar_statistics(text_config, tmp_path: Pa
     assert set(weights) == {f"mapper.{k}" for k in stage.mapper.state_dict()}  # the frozen SANet is not saved
     stage.load_trainable_state_dict(weights)
     assert exemplar_loss() < 0.8 * before
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000030.png", "step_0000060.png"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000050.png", "step_0000100.png"]
     assert "exemplar_style" in (run / "metrics.csv").read_text().splitlines()[0]
 
     assert main(["--config", str(path), "--export-mapper", str(tmp_path / "mapper.safetensors")]) == 0

@@ -123,7 +123,10 @@ def test_a_prompt_resolved_before_needs_no_encoder(library: StyleLibrary) -> Non
             raise AssertionError(f"{texts[0]!r} should have been read from the cache")
 
     again = StyleLibrary(library.spec, Refusing(library.encoder.templates))
-    assert again.resolve("a prompt for the cache test") == first
+    cached = again.resolve("a prompt for the cache test")
+    # The same styles; the weights to within float rounding (CPU kernels differ in the last bits).
+    assert [name for name, _ in cached] == [name for name, _ in first]
+    assert [weight for _, weight in cached] == pytest.approx([weight for _, weight in first], abs=1e-5)
     with pytest.raises(AssertionError):
         again.resolve("a prompt never asked before")
 
