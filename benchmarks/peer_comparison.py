@@ -1,11 +1,12 @@
 """sanet-text models vs the Magenta peer (Ghiasi et al. 2017) on the same content/style pairs.
 
-    python benchmarks/peer_comparison.py --pairs data/validation --size 384
+    python benchmarks/peer_comparison.py --pairs art --size 384
     python benchmarks/peer_comparison.py --model v0.2=base --model v0.1=base_v01:v01.safetensors \\
         --sheet docs/validation_sheet.jpg
 
-Pairs: every photo in ``PAIRS/content`` with every picture in ``PAIRS/styles`` (the validation split
-written by ``scripts/prepare_cpu_data.py``: allowed sources, never trained on), or, with
+Pairs: every photo in ``PAIRS/content`` with every picture in ``PAIRS/styles`` (the evaluation sets
+written by ``scripts/prepare_cpu_data.py``: allowed sources, never trained on; ``validation``,
+``check`` and ``art`` name ``data/validation``, ``data/check`` and ``data/art``), or, with
 ``--pairs examples``, the bundled photos with Starry Night and four library exemplars.
 
 Scores are taken in an independent loss space: the raw Oxford/Caffe VGG-19 (0-255 BGR input, no
@@ -43,6 +44,8 @@ from sanet_text.weights import installed_file, registry
 EXEMPLAR_STYLES = ("watercolor", "cubism", "ukiyo_e", "pointillism")
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TERMS = [f"{layer} {kind}" for layer in LAYERS for kind in ("mean", "std")]
+# The evaluation sets scripts/prepare_cpu_data.py writes under data/, by name.
+DATA_SETS = ("validation", "check", "art")
 
 
 def raw_vgg() -> Encoder:
@@ -97,9 +100,8 @@ def load_pairs(spec: str, size: int) -> tuple[list[tuple[str, torch.Tensor]], li
         contents = [p for p in sorted(EXAMPLES.glob("*.jpg")) if p.name != "starry_night.jpg"]
         styles = [EXAMPLES / "starry_night.jpg"] + [prompts_dir() / "exemplars" / s / "1.jpg" for s in EXEMPLAR_STYLES]
     else:
-        folder = Path(spec)
-        contents = sorted(p for p in (folder / "content").iterdir() if p.is_file())
-        styles = sorted(p for p in (folder / "styles").iterdir() if p.is_file())
+        folder = Path("data") / spec if spec in DATA_SETS else Path(spec)
+        contents, styles = ([p for p in sorted((folder / sub).glob("*")) if p.is_file()] for sub in ("content", "styles"))
         if not contents or not styles:
             sys.exit(f"{folder} needs content/ and styles/ folders of images (scripts/prepare_cpu_data.py writes them)")
     label = lambda p: p.name if spec != "examples" or p.parent == EXAMPLES else f"{p.parent.name}/{p.name}"  # noqa: E731
@@ -123,8 +125,9 @@ def geometric_mean(values: list[float]) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", default="data/validation",
-                        help="folder with content/ and styles/, or 'examples' (default: data/validation)")
+    parser.add_argument("--pairs", default="validation",
+                        help="validation, check or art (data/NAME), another folder with content/ and styles/, "
+                             "or 'examples' (default: validation)")
     parser.add_argument("--size", type=int, default=384, help="longer side of contents and of scored styles (default 384)")
     parser.add_argument("--style-size", type=int, default=512, help="longer side of styles fed to sanet-text (default 512, as the CLI)")
     parser.add_argument("--model", action="append", type=parse_model, metavar="LABEL=CONFIG[:WEIGHTS]",
