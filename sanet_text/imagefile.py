@@ -45,8 +45,12 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def load_pil(path: str | Path) -> Image.Image:
-    """Open, EXIF-rotate and convert an image to RGB, or raise a one-line :class:`UserError`."""
+def load_pil(path: str | Path, max_side: int | None = None) -> Image.Image:
+    """Open, EXIF-rotate and convert an image to RGB, or raise a one-line :class:`UserError`.
+
+    ``max_side``: shrink larger images to this longer side while decoding (JPEG decodes at 1/2, 1/4
+    or 1/8 scale directly), so a huge upload costs a server a fraction of its full-size memory.
+    """
     path = Path(path)
     check_regular_file(path)
     try:
@@ -54,9 +58,15 @@ def load_pil(path: str | Path) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = MAX_PIXELS
             with Image.open(path) as image:
+                if max_side:
+                    image.draft("RGB", (max_side, max_side))  # a no-op for formats other than JPEG
                 image.load()
-                image = ImageOps.exif_transpose(image)
+                ImageOps.exif_transpose(image, in_place=True)  # not a copy: a big image would be held twice
+                if max_side and image.mode in {"RGB", "RGBA", "L", "LA"}:
+                    image.thumbnail((max_side, max_side), Image.BICUBIC)  # before RGB: up to 3x less memory
                 rgb = _to_rgb(image)
+                if max_side:
+                    rgb.thumbnail((max_side, max_side), Image.BICUBIC)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError(
             f"{path}: image is over the {MAX_PIXELS / 1e6:.1f} MP safety limit (decompression-bomb guard); "
