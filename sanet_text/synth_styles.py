@@ -4,8 +4,9 @@ A decoder trained on a few dozen style images learns their palettes instead of l
 whatever statistics the style has (v0.1 painted every style in the same blue/ochre). Every sample
 here is seeded by its index alone (like :class:`sanet_text.data.RandomCrops`), so a resumed run
 draws the same styles, yet no two samples share a palette: strokes along a flow field (Van Gogh),
-dots (pointillism), Voronoi cells (mosaic, stained glass), stripes, posterised blobs and multi-scale
-noise, each in colours from GIMP's palettes or a random colour harmony; real artwork is hue-rotated,
+dots (pointillism), Voronoi cells (mosaic, stained glass), stripes, posterised blobs, multi-scale
+noise, flat shapes with dark outlines (clip-art, cels), pen hatching and line art, and dense layers of
+small marks, each in colours from GIMP's palettes or a random colour harmony; real artwork is hue-rotated,
 re-saturated and contrast-stretched.
 """
 
@@ -134,7 +135,106 @@ def _dots(rng: np.random.Generator, r: random.Random, size: int, palette: Palett
     return np.asarray(canvas, dtype=np.float32) / 255
 
 
-KINDS = {"strokes": _strokes, "dots": _dots, "cells": _cells, "stripes": _stripes, "blobs": _blobs, "noise": _noise}
+def _ink(palette: Palette, r: random.Random) -> tuple[int, int, int]:
+    """A dark ink for outlines and lines: near-black, or the palette's darkest colour deepened."""
+    darkest = palette[np.argmin(palette.sum(1))]
+    colour = darkest * r.uniform(0.1, 0.45) if r.random() < 0.6 else np.full(3, r.uniform(0.0, 0.12))
+    return tuple(int(c * 255) for c in colour)
+
+
+def _paper(palette: Palette, r: random.Random) -> np.ndarray:
+    """A light ground: the palette's lightest colour washed towards white."""
+    lightest = palette[np.argmax(palette.sum(1))]
+    return lightest + (1 - lightest) * r.uniform(0.5, 0.95)
+
+
+def _cartoon(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Clip-art and cel look: flat-filled shapes with dark outlines, some with a flat shadow."""
+    canvas = Image.new("RGB", (size, size), tuple(int(c * 255) for c in _paper(palette, r)))
+    draw = ImageDraw.Draw(canvas)
+    ink, outline = _ink(palette, r), max(1, round(size * r.uniform(0.006, 0.02)))
+    for _ in range(r.randint(6, 30)):
+        x, y, radius = r.uniform(0, size), r.uniform(0, size), size * r.uniform(0.05, 0.25)
+        colour = palette[r.randrange(len(palette))]
+        fill = tuple(int(c * 255) for c in colour)
+        shape = r.choice(("ellipse", "polygon", "box"))
+        if shape == "polygon":
+            turn = r.uniform(0, 2 * math.pi)
+            corners = sorted(turn + r.uniform(0, 2 * math.pi) for _ in range(r.randint(3, 7)))
+            points = [(x + radius * math.cos(a), y + radius * math.sin(a)) for a in corners]
+            draw.polygon(points, fill=fill, outline=ink, width=outline)
+            continue
+        box = [x - radius, y - radius * r.uniform(0.5, 1.0), x + radius, y + radius * r.uniform(0.5, 1.0)]
+        paint = draw.ellipse if shape == "ellipse" else draw.rectangle
+        paint(box, fill=fill, outline=ink, width=outline)
+        inset = outline + 1
+        if r.random() < 0.5 and min(box[2] - box[0], box[3] - box[1]) > 8 * inset:
+            # cel shading: one darker flat band inside, no gradient
+            shade = tuple(int(c * 255 * r.uniform(0.55, 0.8)) for c in colour)
+            paint([box[0] + (box[2] - box[0]) * r.uniform(0.4, 0.7), box[1] + inset, box[2] - inset, box[3] - inset],
+                  fill=shade)
+    return np.asarray(canvas, dtype=np.float32) / 255
+
+
+def _hatching(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Pen and ink: tone drawn as parallel hatching, crossed in the darks, plus wandering contour lines."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    tone = noise_field(rng, size, r.randint(1, 3), r.randint(2, 6))
+    wobble = noise_field(rng, size, 2, r.randint(3, 8)) * r.uniform(0.3, 1.5)
+    width = r.uniform(0.6, 1.8)
+    spacing = max(size * r.uniform(0.015, 0.05), width * r.uniform(2.5, 5))  # paper between the lines at any size
+    ink_amount = np.zeros((size, size), np.float32)
+    angle = r.uniform(0, math.pi)
+    for level in sorted(r.uniform(0.1, 0.65) for _ in range(r.randint(1, 4))):
+        distance = (x * math.cos(angle) + y * math.sin(angle)) / spacing + wobble
+        line = np.clip(width / 2 + 0.5 - np.abs(distance - np.round(distance)) * spacing, 0, 1)
+        ink_amount = np.maximum(ink_amount, line * (tone < level))
+        angle += r.uniform(0.4, 1.2)  # each darker layer crosses the last
+    if r.random() < 0.7:  # contours: iso-lines of a second field, like an outline drawing
+        shape = noise_field(rng, size, r.randint(1, 2), r.randint(2, 5)) * r.randint(3, 8)
+        gradient = np.hypot(*np.gradient(shape)) + 1e-6
+        contour = np.clip(r.uniform(0.8, 2.5) / 2 + 0.5 - np.abs(shape - np.round(shape)) / gradient, 0, 1)
+        ink_amount = np.maximum(ink_amount, contour)
+    paper, ink = _paper(palette, r), np.asarray(_ink(palette, r), np.float32) / 255
+    return (paper + (ink - paper) * ink_amount[..., None]).astype(np.float32)
+
+
+# Marks per layer and their smallest radius (px): bounds the drawing time (~1 ms per 100 marks).
+LAYERED_MAX_MARKS = 1500
+LAYERED_MIN_MARK = 2.0
+
+
+def _layered(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Dense detail: layer over layer of small overlapping marks (dabs, petals, twigs), finer each layer."""
+    canvas = Image.fromarray((_noise(rng, r, size, palette) * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    ink = _ink(palette, r)
+    radius = size * r.uniform(0.04, 0.1)
+    for _ in range(r.randint(3, 5)):
+        if radius < LAYERED_MIN_MARK:  # finer marks read as noise, not as drawn detail
+            break
+        mark, outlined = r.choice(("dab", "petal", "twig")), r.random() < 0.4
+        for _ in range(min(LAYERED_MAX_MARKS, int(r.uniform(0.3, 0.8) * (size / radius) ** 2))):
+            x, y = r.uniform(0, size), r.uniform(0, size)
+            colour = tuple(int(c) for c in np.clip(palette[r.randrange(len(palette))] * r.uniform(0.7, 1.3), 0, 1) * 255)
+            rad = radius * r.uniform(0.4, 1.2)
+            if mark == "twig":
+                angle = r.uniform(0, 2 * math.pi)
+                draw.line([(x, y), (x + rad * 2 * math.cos(angle), y + rad * 2 * math.sin(angle))], fill=colour,
+                          width=max(1, round(rad / 3)))
+            elif mark == "petal":
+                angle = r.uniform(0, 2 * math.pi)
+                points = [(x + rad * math.cos(angle + a) * (1 if i % 2 else 0.35),
+                           y + rad * math.sin(angle + a) * (1 if i % 2 else 0.35)) for i, a in enumerate((0, 1.6, 3.1, 4.7))]
+                draw.polygon(points, fill=colour, outline=ink if outlined else None)
+            else:
+                draw.ellipse([x - rad, y - rad, x + rad, y + rad], fill=colour, outline=ink if outlined else None)
+        radius *= r.uniform(0.6, 0.85)
+    return np.asarray(canvas, dtype=np.float32) / 255
+
+
+KINDS = {"strokes": _strokes, "dots": _dots, "cells": _cells, "stripes": _stripes, "blobs": _blobs, "noise": _noise,
+         "cartoon": _cartoon, "hatching": _hatching, "layered": _layered}
 
 
 def procedural_style(r: random.Random, size: int, palettes: list[list[list[int]]] | None = None,

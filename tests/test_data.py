@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -71,6 +73,59 @@ def test_every_procedural_kind_renders_a_varied_image(kind: str) -> None:
 def test_procedural_styles_cover_many_palettes() -> None:
     means = torch.stack([procedural_style(random.Random(i), 32).mean((1, 2)) for i in range(40)])
     assert means.std(0).min() > 0.08  # mean colours spread over every channel, not one palette
+
+
+# Red, blue and yellow: every colour's channel mean is at least 0.4, so darker pixels are ink.
+PRIMARIES = np.array([[0.9, 0.2, 0.1], [0.1, 0.3, 0.8], [0.95, 0.9, 0.3]], np.float32)
+
+
+def art_family(kind: str, seed: int, size: int = 96) -> np.ndarray:
+    r = random.Random(seed)
+    return KINDS[kind](np.random.default_rng(r.getrandbits(64)), r, size, PRIMARIES)
+
+
+@pytest.mark.parametrize("kind", ["cartoon", "hatching", "layered"])
+def test_art_families_are_fixed_by_their_seed(kind: str) -> None:
+    image = art_family(kind, 1)
+    assert image.shape == (96, 96, 3) and image.dtype == np.float32 and image.min() >= 0 and image.max() <= 1
+    assert np.array_equal(image, art_family(kind, 1)) and not np.array_equal(image, art_family(kind, 2))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cartoon_is_flat_colour_inside_dark_outlines(seed: int) -> None:
+    image = art_family("cartoon", seed)
+    ink = image.mean(-1) < 0.2  # outlines only: fills and their shadows stay lighter
+    assert 0.005 < ink.mean() < 0.3
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) < 40  # flat fills, no gradients
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_hatching_is_thin_dark_lines_on_light_paper(seed: int) -> None:
+    luminance = art_family("hatching", seed).mean(-1)
+    assert np.percentile(luminance, 90) > 0.8  # the paper shows between the lines
+    assert 0.02 < (luminance < 0.35).mean() < 0.75
+    assert np.abs(np.diff(luminance, axis=1)).mean() > 0.03  # lines, not tone washes
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_layered_detail_fills_every_part_of_the_picture(seed: int) -> None:
+    image = art_family("layered", seed)
+    blocks = image.reshape(4, 24, 4, 24, 3).transpose(0, 2, 1, 3, 4).reshape(16, -1)
+    assert blocks.std(1).min() > 0.05
+
+
+def test_peer_comparison_finds_the_art_set_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for split, name in (("content", "photo.png"), ("styles", "drawing.png")):
+        (tmp_path / "data" / "art" / split).mkdir(parents=True)
+        noise_image(40, 30, seed=0).save(tmp_path / "data" / "art" / split / name)
+    spec = importlib.util.spec_from_file_location("peer_comparison", Path(__file__).parents[1] / "benchmarks/peer_comparison.py")
+    peer_comparison = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peer_comparison)
+    monkeypatch.chdir(tmp_path)
+    contents, styles = peer_comparison.load_pairs("art", 32)
+    assert [name for name, _ in contents] == ["photo.png"] and [name for name, _ in styles] == ["drawing.png"]
+    with pytest.raises(SystemExit, match="content/ and styles/"):
+        peer_comparison.load_pairs("check", 32)
 
 
 def test_recolouring_changes_colour_not_layout() -> None:
