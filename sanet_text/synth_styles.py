@@ -237,6 +237,121 @@ KINDS = {"strokes": _strokes, "dots": _dots, "cells": _cells, "stripes": _stripe
          "cartoon": _cartoon, "hatching": _hatching, "layered": _layered}
 
 
+# ----------------------------------------------------------------------------- compositions
+# Whole-picture layouts of named abstract painters and movements, in any palette: the library
+# renders its Mondrian, Rothko, Pollock, op-art and Escher exemplars with them (no such artwork
+# is in any package registry), and a text mapper can caption them "<motif> in <palette>".
+def _grid(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Mondrian: a white ground split into rectangles by black bars, a few filled with the palette."""
+    rects = [(0.0, 0.0, float(size), float(size))]
+    for _ in range(r.randint(6, 11)):
+        rects.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+        x0, y0, x1, y1 = rects.pop()
+        if x1 - x0 > y1 - y0:
+            cut = x0 + (x1 - x0) * r.uniform(0.25, 0.75)
+            rects += [(x0, y0, cut, y1), (cut, y0, x1, y1)]
+        else:
+            cut = y0 + (y1 - y0) * r.uniform(0.25, 0.75)
+            rects += [(x0, y0, x1, cut), (x0, cut, x1, y1)]
+    canvas = Image.new("RGB", (size, size), (242, 240, 232))
+    draw = ImageDraw.Draw(canvas)
+    bar = max(2, round(size * r.uniform(0.014, 0.024)))
+    for box in rects:
+        filled = r.random() < 0.4
+        colour = palette[r.randrange(len(palette))] if filled else np.array([0.95, 0.94, 0.91]) * r.uniform(0.96, 1.0)
+        draw.rectangle(box, fill=tuple(int(c * 255) for c in colour), outline=(18, 18, 20), width=bar)
+    return np.asarray(canvas, dtype=np.float32) / 255
+
+
+def _fields(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Rothko: two or three soft-edged stacked rectangles of colour floating on a coloured ground."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    image = np.broadcast_to(palette[0], (size, size, 3)).copy()
+    # Scumbled paint: streaks along the brush, which ran horizontally.
+    streaks = np.asarray(Image.fromarray(rng.random((size // 4, 8), dtype=np.float32)).resize((size, size), Image.BICUBIC))
+    k = r.randint(2, 3)
+    edges = np.cumsum([0.0] + [r.uniform(0.6, 1.4) for _ in range(k)])
+    top, bottom = r.uniform(0.05, 0.1), 1 - r.uniform(0.05, 0.1)
+    edges = top + (bottom - top) * edges / edges[-1]
+    margin, soft = r.uniform(0.06, 0.12), r.uniform(0.01, 0.03)
+    for i in range(k):
+        gap = 0.015
+        inside = (np.clip((x - margin) / soft, 0, 1) * np.clip((1 - margin - x) / soft, 0, 1)
+                  * np.clip((y - edges[i] - gap) / soft, 0, 1) * np.clip((edges[i + 1] - gap - y) / soft, 0, 1))
+        colour = palette[1 + i % (len(palette) - 1)]
+        image += (inside * r.uniform(0.8, 0.95))[..., None] * (colour - image)
+    return np.clip(image * (1 + 0.12 * (streaks - 0.5))[..., None], 0, 1)
+
+
+def _drips(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Pollock: layers of poured and dripped paint, long tangled skeins and spatters over a raw canvas."""
+    canvas = Image.new("RGB", (size, size), tuple(int(c * 255) for c in palette[0]))
+    draw = ImageDraw.Draw(canvas)
+    for layer in range(r.randint(3, 5)):
+        colour = tuple(int(c * 255) for c in np.clip(palette[1 + layer % (len(palette) - 1)] * r.uniform(0.9, 1.1), 0, 1))
+        for _ in range(r.randint(35, 60)):
+            x, y, angle = r.uniform(0, size), r.uniform(0, size), r.uniform(0, 2 * math.pi)
+            width = max(1, round(size * r.uniform(0.002, 0.014)))
+            points = [(x, y)]
+            for _ in range(r.randint(20, 60)):
+                angle += r.gauss(0, 0.5)
+                step = size * r.uniform(0.005, 0.03)
+                x, y = x + math.cos(angle) * step, y + math.sin(angle) * step
+                points.append((x, y))
+            draw.line(points, fill=colour, width=width, joint="curve")
+            for _ in range(r.randint(0, 6)):  # spatter flung off the stick
+                sx, sy, rad = x + r.gauss(0, size * 0.03), y + r.gauss(0, size * 0.03), size * r.uniform(0.002, 0.008)
+                draw.ellipse([sx - rad, sy - rad, sx + rad, sy + rad], fill=colour)
+    return np.asarray(canvas, dtype=np.float32) / 255
+
+
+def _waves(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Op art (Riley, Vasarely): hard-edged stripes, rings or checks bent by a bulge into illusory depth."""
+    y, x = (np.mgrid[0:size, 0:size].astype(np.float32) / size) - np.array(
+        [r.uniform(0.3, 0.7), r.uniform(0.3, 0.7)], np.float32)[:, None, None]
+    bulge = r.uniform(0.5, 1.5) * np.exp(-(x * x + y * y) / r.uniform(0.04, 0.12))
+    periods = r.uniform(12, 30)
+    motif = r.choice(("stripes", "rings", "checks"))
+    if motif == "stripes":
+        phase = (x + 0.05 * np.sin(2 * math.pi * y * r.uniform(1, 3))) * periods * (1 + bulge)
+        on = np.sin(2 * math.pi * phase) > 0
+    elif motif == "rings":
+        on = np.sin(2 * math.pi * np.hypot(x, y) * periods * (1 + 0.5 * bulge)) > 0
+    else:
+        on = (np.sin(2 * math.pi * x * periods / 2 * (1 + bulge)) * np.sin(2 * math.pi * y * periods / 2 * (1 + bulge))) > 0
+    return np.where(on[..., None], palette[0], palette[-1]).astype(np.float32)
+
+
+def _tiles(rng: np.random.Generator, r: random.Random, size: int, palette: Palette) -> np.ndarray:
+    """Escher: interlocking tiles that fill the plane, each edge bent into a creature-like outline."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size * r.uniform(3, 6)
+    bend = r.uniform(0.15, 0.25)
+    u = x + bend * np.sin(2 * math.pi * y) + 0.5 * bend * np.sin(4 * math.pi * y + 1)
+    v = y + bend * np.sin(2 * math.pi * u)
+    cu, cv = np.floor(u).astype(int), np.floor(v).astype(int)
+    k = min(len(palette), r.randint(2, 3))
+    image = palette[(cu + cv * (k - 1)) % k].copy()
+    # Each creature gets an eye and a darker outline, as in the woodcuts.
+    fu, fv = u - cu, v - cv
+    image[np.hypot(fu - 0.65, fv - 0.3) < 0.06] = palette[(k) % len(palette)] * 0.3
+    outline = (np.abs(np.diff(cu, axis=1, prepend=cu[:, :1])) + np.abs(np.diff(cv, axis=0, prepend=cv[:1]))) > 0
+    outline = np.asarray(Image.fromarray(outline.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(3))) > 0
+    image[outline] *= 0.25
+    return image.astype(np.float32)
+
+
+COMPOSITIONS = {"grid": _grid, "fields": _fields, "drips": _drips, "waves": _waves, "tiles": _tiles}
+
+
+def composition(kind: str, seed: int, width: int, height: int, palette: Palette) -> np.ndarray:
+    """One of :data:`COMPOSITIONS` as an (height, width, 3) array in [0, 1], fixed by ``seed``;
+    ``palette[0]`` is the ground, the rest the painted colours (the grid fills with any of them)."""
+    r = random.Random(seed)
+    rng = np.random.default_rng(r.getrandbits(64))
+    size = max(width, height)
+    return COMPOSITIONS[kind](rng, r, size, np.asarray(palette, np.float32))[:height, :width]
+
+
 def procedural_style(r: random.Random, size: int, palettes: list[list[list[int]]] | None = None,
                      kind: str | None = None) -> torch.Tensor:
     """A random style image (3, size, size) in [0, 1], fully determined by ``r``'s state; ``kind``

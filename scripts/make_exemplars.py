@@ -1,9 +1,11 @@
 """Write the procedural style exemplars of the library, or many random variants for training.
 
-    python scripts/make_exemplars.py                      # library exemplars, as listed in prompts/library.yaml
+    python scripts/make_exemplars.py [--debian DIR]       # library exemplars, as listed in prompts/library.yaml
     python scripts/make_exemplars.py --train-dir DIR --per-style 30 [--photos FOLDER ...]
 
-Library exemplars are deterministic (photo and seed come from library.yaml). Training variants
+Library exemplars are deterministic (photo and seed come from library.yaml). Those copied from Debian
+packages (``debian:PACKAGE:PATH`` sources) need the package unpacked as DIR/PACKAGE (``apt-get download
+PACKAGE && dpkg -x PACKAGE*.deb DIR/PACKAGE``); without it the committed copies are kept. Training variants
 draw a random photo (the bundled examples, plus the photos in each --photos folder), crop, size
 and renderer seed each; the folder appears complete or not at all (written under a temporary name,
 renamed at the end). Build-time only: neither this nor the renderers ship in the wheel.
@@ -37,15 +39,40 @@ def _fit(image: Image.Image, side: int) -> Image.Image:
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
 
 
-def _source(name: str) -> Path:
-    """A copied exemplar's file: ``skimage:<file>`` in scikit-image's sample data, else repo-relative."""
+def _source(name: str, debian: Path | None) -> Path | None:
+    """A copied exemplar's file: ``skimage:<file>`` in scikit-image's sample data, ``debian:<package>:<path>``
+    in an unpacked Debian package under ``debian`` (None when that is not given), else repo-relative."""
     if name.startswith("skimage:"):
         return SITE / "skimage" / "data" / name.removeprefix("skimage:")
+    if name.startswith("debian:"):
+        package, path = name.removeprefix("debian:").split(":", 1)
+        return debian / package / path if debian else None
     return prompts_dir().parent / name
 
 
-def write_library_exemplars(library: Path = prompts_dir() / "library.yaml") -> list[Path]:
-    """Render every library exemplar that names a ``render`` medium and copy (reduced) the ``source`` ones."""
+def _drawing(path: Path, side: int) -> Image.Image:
+    """A drawing with transparency on white paper, cropped to the drawing, fitted in a ``side`` square."""
+    image = Image.open(path).convert("RGBA")
+    image = _fit(image.crop(image.getbbox() or (0, 0, *image.size)), side)
+    paper = Image.new("RGB", (side, side), "white")
+    paper.paste(image, ((side - image.width) // 2, (side - image.height) // 2), image)
+    return paper
+
+
+def _sheet(paths: list[Path], side: int) -> Image.Image:
+    """Several drawings on one sheet, two to a row: an exemplar with the medium's variety, not one subject."""
+    cols = 2
+    rows = -(-len(paths) // cols)
+    cell = side // cols
+    sheet = Image.new("RGB", (cols * cell, rows * cell), "white")
+    for i, path in enumerate(paths):
+        sheet.paste(_drawing(path, cell - 8), ((i % cols) * cell + 4, (i // cols) * cell + 4))
+    return sheet
+
+
+def write_library_exemplars(library: Path = prompts_dir() / "library.yaml", debian: Path | None = None) -> list[Path]:
+    """Render every library exemplar that names a ``render`` medium and copy (reduced) the ``source`` ones,
+    or sheets of the ``sources`` drawings; copies whose package is not unpacked under ``debian`` are kept as they are."""
     spec = yaml.safe_load(library.read_text(encoding="utf-8"))
     written = []
     for name, style in spec["styles"].items():
@@ -56,7 +83,11 @@ def write_library_exemplars(library: Path = prompts_dir() / "library.yaml") -> l
                 photo = _fit(Image.open(EXAMPLES_DIR / ex["photo"]).convert("RGB"), EXEMPLAR_SIDE)
                 image = RENDERERS[ex["render"]](photo, int(ex["seed"]))
             else:
-                image = _fit(Image.open(_source(ex["source"])).convert("RGB"), EXEMPLAR_SIDE)
+                files = [_source(n, debian) for n in ex.get("sources", [ex.get("source")])]
+                if None in files:
+                    print(f"{name}: {out.relative_to(library.parent)} kept (give --debian to copy it again)")
+                    continue
+                image = _sheet(files, EXEMPLAR_SIDE) if "sources" in ex else _fit(Image.open(files[0]).convert("RGB"), EXEMPLAR_SIDE)
             image.save(out, "JPEG", quality=EXEMPLAR_QUALITY, optimize=True)
             written.append(out)
             print(f"{name}: {out.relative_to(library.parent)}")
@@ -113,13 +144,15 @@ def main() -> None:
     parser.add_argument("--train-dir", type=Path, help="write random training variants here instead")
     parser.add_argument("--per-style", type=int, default=30, help="training variants per style (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the training variants (default 0)")
+    parser.add_argument("--debian", type=Path, help="folder of unpacked Debian packages (DIR/PACKAGE/usr/...) "
+                        "for the exemplars copied from them")
     parser.add_argument("--photos", type=Path, action="append", default=[],
                         help="a folder of colour photos to draw training variants from (repeatable)")
     args = parser.parse_args()
     if args.train_dir:
         write_training_set(args.train_dir.resolve(), args.per_style, args.seed, args.photos)
     else:
-        write_library_exemplars()
+        write_library_exemplars(debian=args.debian)
 
 
 if __name__ == "__main__":
