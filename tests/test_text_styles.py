@@ -61,6 +61,38 @@ def test_prompt_resolves_mostly_to_its_style(library: StyleLibrary, prompt: str,
     assert parts[0][1] > 0.6, parts
 
 
+@pytest.mark.parametrize(
+    "prompt, style",
+    [
+        ("Piet Mondrian red yellow blue grid", "mondrian"),
+        ("Jackson Pollock drip painting", "pollock"),
+        ("Edvard Munch The Scream", "munch"),
+        ("Kandinsky colourful abstract", "kandinsky"),
+        ("Mark Rothko colour field", "rothko"),
+        ("art nouveau Mucha poster", "art_nouveau"),
+        ("graffiti street art", "graffiti"),
+        ("origami paper craft", "origami"),
+        ("charcoal drawing", "charcoal"),
+        ("linocut print", "linocut"),
+        ("splatter paint like Pollock", "pollock"),
+        ("the scream painting", "munch"),
+        ("Vasarely", "op_art"),
+        ("riso print zine", "risograph"),
+        ("kirigami", "paper_cutout"),
+    ],
+)
+def test_painters_movements_and_media_resolve_to_their_own_style(library: StyleLibrary, prompt: str, style: str) -> None:
+    """The prompts that fell into unrelated three-way blends with 16 styles (issue 20) find their style."""
+    assert library.resolve(prompt)[0][0] == style
+
+
+def test_library_styles_come_in_families(library: StyleLibrary) -> None:
+    assert len(library.styles) >= 60
+    family = {name: style.family for name, style in library.styles.items()}
+    assert family["munch"] == family["expressionism"] != family["impressionism"] == family["monet"]
+    assert family["brick"] == "brick", "a style without a family is its own"
+
+
 @pytest.mark.parametrize("prompt", ["watercolor", "Klimt gold", "a moody landscape"])
 def test_weights_are_a_sorted_distribution_over_library_styles(library: StyleLibrary, prompt: str) -> None:
     parts = library.resolve(prompt, top_k=3)
