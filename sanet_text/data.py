@@ -15,12 +15,11 @@ from torch.utils.data import Dataset, Sampler
 
 from .errors import UserError
 from .imageio import IMAGE_SUFFIXES, load_image, resize_to
+from .validation import check_folders
 
 
 def find_images(folders: tuple[str, ...] | list[str]) -> list[Path]:
-    missing = [folder for folder in folders if not Path(folder).is_dir()]
-    if missing:
-        raise UserError(f"image folder not found: {missing[0]} (check content_dirs and style_dirs)")
+    check_folders(folders)
     files = sorted(
         p for folder in folders for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
     )

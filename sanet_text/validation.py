@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Iterable, Mapping
 
 from .errors import UserError
 from .imagefile import MAX_PIXELS, MIN_SIDE
@@ -144,6 +145,14 @@ def check_train_config(config: Any) -> None:
         raise UserError(f"lr_min ({config.lr_min:g}) must not exceed lr ({config.lr:g})")
     if config.identity_batch > config.batch_size:
         raise UserError(f"identity_batch ({config.identity_batch}) must not exceed batch_size ({config.batch_size})")
+    check_folders([*config.content_dirs, *config.style_dirs])
+
+
+def check_folders(folders: Iterable[str]) -> None:
+    """Every image folder a run reads exists (an empty one is reported when it is searched)."""
+    missing = [folder for folder in folders if not Path(folder).is_dir()]
+    if missing:
+        raise UserError(f"image folder not found: {missing[0]} (check content_dirs and style_dirs)")
 
 
 def _check_fields(config: Any, rules: Mapping[str, Rule], prefix: str) -> None:
