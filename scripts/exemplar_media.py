@@ -192,10 +192,7 @@ def mosaic(photo: Image.Image, seed: int) -> Image.Image:
 
 def watercolor(photo: Image.Image, seed: int) -> Image.Image:
     """Transparent washes: soft, pale, bled colour with darkened pigment at wash edges on textured paper."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     # Bleeding: pigment flows along the wet paper, so warp the photo by a smooth random field.
     amp = rng.uniform(4, 9) * s
     dy, dx = amp * _noise(h, w, 30 * s, rng), amp * _noise(h, w, 30 * s, rng)
@@ -219,10 +216,7 @@ def watercolor(photo: Image.Image, seed: int) -> Image.Image:
 
 def ink_wash(photo: Image.Image, seed: int) -> Image.Image:
     """Sumi-e: a few diluted grey ink tones, bold dark strokes along main edges, much bare paper."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _blur(_gray(a), rng.uniform(2, 4) * s)
     lo, hi = np.percentile(g, [2, 98])
     g = np.clip((g - lo) / (hi - lo + 1e-6), 0, 1)
@@ -245,10 +239,7 @@ def ink_wash(photo: Image.Image, seed: int) -> Image.Image:
 
 def cubism(photo: Image.Image, seed: int) -> Image.Image:
     """Analytic cubism: fractured flat-shaded facets in ochre, brown and grey with dark outlines."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     label = _voronoi(h, w, rng.uniform(45, 80) * s, rng)
     # A few long straight cuts through the picture give the angular planes Voronoi cells alone lack.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -279,10 +270,7 @@ def cubism(photo: Image.Image, seed: int) -> Image.Image:
 
 def pencil_sketch(photo: Image.Image, seed: int) -> Image.Image:
     """Graphite on paper: hatching that follows edge directions, cross-hatching in the darks, outlines."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _blur(_gray(a), 1.5 * s)
     tone = np.clip((g - g.min()) / (np.ptp(g) + 1e-6), 0, 1)
     gx, gy = _sobel(_blur(g, 6 * s))
@@ -312,10 +300,7 @@ def pencil_sketch(photo: Image.Image, seed: int) -> Image.Image:
 
 def pop_art(photo: Image.Image, seed: int) -> Image.Image:
     """Warhol/Lichtenstein: a few flat saturated inks, Ben-Day halftone dots and heavy black outlines."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _blur(_gray(a), 1.5 * s)
     palettes = [["ffe600", "ff2d95", "00a0e9", "ff6b00"], ["e4002b", "ffd100", "0057b8", "f5f5f5"],
                 ["7fff00", "ff00ff", "00e5ff", "ffcc00"], ["ff5a36", "2dc5f4", "fff000", "9b1fe8"]]
@@ -339,10 +324,7 @@ def pop_art(photo: Image.Image, seed: int) -> Image.Image:
 
 def oil_impasto(photo: Image.Image, seed: int) -> Image.Image:
     """Thick oil paint: short loaded strokes along the edge flow, with lit ridges of paint relief."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     src = _blur(a, 2 * s)
     gx, gy = _sobel(_blur(_gray(a), 4 * s))
     angle = np.arctan2(gy, gx) + np.pi / 2  # strokes run along edges, across the gradient
@@ -375,10 +357,7 @@ def oil_impasto(photo: Image.Image, seed: int) -> Image.Image:
 
 def stained_glass(photo: Image.Image, seed: int) -> Image.Image:
     """Church windows: glowing jewel-coloured panes held in thick black lead came."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     label = _voronoi(h, w, rng.uniform(22, 38) * s, rng)
     hsv = _hsv(_cell_mean(a, label))
     jewels = np.array([0.0, 0.08, 0.14, 0.33, 0.45, 0.6, 0.7, 0.8], np.float32)  # ruby..amethyst
@@ -412,10 +391,7 @@ def pixel_art(photo: Image.Image, seed: int) -> Image.Image:
 
 def neon(photo: Image.Image, seed: int) -> Image.Image:
     """Neon signs at night: thin saturated tubes along the photo's edges glowing on a near-black ground."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     e = _edges(a, 1.5 * s)
     tube = np.clip((e - 0.35) * 3, 0, 1)
     hue = (_hsv(_blur(a, 3 * s))[..., 0] + rng.uniform(0, 1)) % 1.0
@@ -456,6 +432,14 @@ def ukiyo_e(photo: Image.Image, seed: int) -> Image.Image:
 
 
 # ----------------------------------------------------------------------------- helpers of the newer media
+def _start(photo: Image.Image, seed: int) -> tuple[np.random.Generator, np.ndarray, int, int, float]:
+    """A renderer's generator, the photo as floats, its height and width, and its scale against the
+    512 px long side that the renderers' sizes (stroke widths, cell sizes) are given for."""
+    a = _arr(photo)
+    h, w = a.shape[:2]
+    return np.random.default_rng(seed), a, h, w, max(h, w) / 512
+
+
 def _stretch(g: np.ndarray) -> np.ndarray:
     """A grey image stretched so its 2nd..98th percentiles span [0, 1]."""
     lo, hi = np.percentile(g, [2, 98])
@@ -730,10 +714,7 @@ def matisse_cutouts(photo: Image.Image, seed: int) -> Image.Image:
 
 def klimt(photo: Image.Image, seed: int) -> Image.Image:
     """Golden phase in the manner of Klimt: the picture in gold leaf, strewn with spirals, eyes and squares."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _stretch(_gray(_blur(a, 2 * s)))
     out = map_palette(g, _hex(["2b1d0a", "7a5a16", "c49a2c", "e8c766", "f6e7b0"]), bands=True)
     out = out * (1 + 0.12 * _noise(h, w, 5 * s, rng) + 0.05 * rng.standard_normal((h, w)))[..., None]  # beaten leaf
@@ -757,10 +738,7 @@ def klimt(photo: Image.Image, seed: int) -> Image.Image:
 
 def munch(photo: Image.Image, seed: int) -> Image.Image:
     """In the manner of Munch's The Scream: the scene melts into flowing bands of orange, red and deep blue."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     amp, wave = rng.uniform(10, 18) * s, rng.uniform(80, 140) * s
     dy = amp * np.sin(2 * np.pi * xx / wave + 3 * _noise(h, w, 80 * s, rng))
@@ -777,10 +755,7 @@ def _dab_painting(photo: Image.Image, seed: int, *, hue_shift: float, saturation
                   length: float, width: float, angle: float | None, spread: float, ground: tuple[float, float, float],
                   density: float = 2.2) -> Image.Image:
     """Impressionist-family painting: the photo's recoloured colours laid in short strokes over a ground."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     hsv = _hsv(_blur(a, 2 * s))
     hsv[..., 0] = (hsv[..., 0] + hue_shift + rng.normal(0, 0.02, (h, w))) % 1
     hsv[..., 1] = np.clip(hsv[..., 1] * saturation + 0.1, 0, 1)
@@ -799,10 +774,7 @@ def impressionism(photo: Image.Image, seed: int) -> Image.Image:
 
 def monet(photo: Image.Image, seed: int) -> Image.Image:
     """In the manner of Monet's Water Lilies: horizontal dabs of blue, green and lilac with pink lily pads."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     pond = map_palette(_stretch(_gray(_blur(a, 3 * s))), _hex(["1f3553", "34667a", "5f9a8c", "9cc3a6", "c6b3d9", "eed6e0"]), bands=False)
     pond = 0.7 * pond + 0.3 * _blur(a, 3 * s)
     canvas = _dabs(_img(pond), pond * (1 + 0.12 * rng.standard_normal((h, w, 1))), rng, 2.0, 14 * s, 4 * s, 0.0, 0.25)
@@ -826,10 +798,7 @@ def _wild(photo: Image.Image, rng: np.random.Generator, colors: int, pigments: l
 
 def expressionism(photo: Image.Image, seed: int) -> Image.Image:
     """Expressionism (Kirchner, Die Brücke): clashing unnatural colours in jagged strokes with dark outlines."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     colours = _wild(photo, rng, 7, ["1f8a4c", "d6392b", "f0b323", "2b4fa0", "e2678f", "6b2f7a", "f27b2a", "1a2a3a"])
     canvas = _dabs(_img(colours), colours, rng, 1.5, 16 * s, 5 * s, rng.uniform(0, np.pi), 0.7)
     out = _arr(canvas)
@@ -849,10 +818,7 @@ def fauvism(photo: Image.Image, seed: int) -> Image.Image:
 
 def art_nouveau(photo: Image.Image, seed: int) -> Image.Image:
     """Art nouveau poster in the manner of Mucha: muted flat colours, flowing brown outlines, halo and frame."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     palette = _hex(["efe3c6", "d9bb88", "b59f6a", "8f9d72", "c98f7a", "6f8094", "4a3b2f"])
     out = _nearest(_flat(photo, 8, 0.8), palette)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -874,10 +840,7 @@ def art_nouveau(photo: Image.Image, seed: int) -> Image.Image:
 # ----------------------------------------------------------------------------- drawing media
 def charcoal(photo: Image.Image, seed: int) -> Image.Image:
     """Charcoal: velvety smudged blacks, the paper's tooth showing through, bold dark edges."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     dark = (1 - _stretch(_gray(_blur(a, 2 * s)))) ** 0.8
     dark = 0.6 * _blur(dark, 5 * s) + 0.4 * dark  # rubbed with the finger
     tooth = _blur(rng.random((h, w)).astype(np.float32), 0.7 * s)
@@ -890,10 +853,7 @@ def charcoal(photo: Image.Image, seed: int) -> Image.Image:
 
 def chalk(photo: Image.Image, seed: int) -> Image.Image:
     """Chalk on a blackboard: dusty white and pastel chalk lines and hatching on a dark slate."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     board = np.array(rng.choice([[0.17, 0.24, 0.2], [0.13, 0.13, 0.14]]), np.float32)
     board = board * (1 + 0.15 * _noise(h, w, 60 * s, rng))[..., None]  # eraser smears
     g = _stretch(_gray(_blur(a, 2 * s)))
@@ -910,10 +870,7 @@ def chalk(photo: Image.Image, seed: int) -> Image.Image:
 
 def pastel(photo: Image.Image, seed: int) -> Image.Image:
     """Soft pastel: chalky, lightened colours in short parallel strokes on toned paper with visible tooth."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     ground = tuple(rng.choice([[0.62, 0.64, 0.66], [0.74, 0.64, 0.5], [0.45, 0.5, 0.58]]))
     hsv = _hsv(_blur(a, 3 * s))
     hsv[..., 1] = np.clip(hsv[..., 1] * 1.5, 0, 1)
@@ -926,10 +883,7 @@ def pastel(photo: Image.Image, seed: int) -> Image.Image:
 
 def crayon(photo: Image.Image, seed: int) -> Image.Image:
     """Wax crayon: bright scribbled hatching with white paper grain skipping through, dark crayon outlines."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     colours = _flat(photo, 8, 1.8)
     scribble = _lines(h, w, rng.uniform(0, np.pi), 4 * s, 6 * _noise(h, w, 15 * s, rng)) < 0.3
     wax = scribble & (rng.random((h, w)) > 0.3) & (_noise(h, w, 1.5 * s, rng) > -0.8)
@@ -954,10 +908,7 @@ def gouache(photo: Image.Image, seed: int) -> Image.Image:
 
 def stippling(photo: Image.Image, seed: int) -> Image.Image:
     """Pen stippling: the picture built from countless black ink dots, denser in the shadows."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     dark = (1 - _stretch(_gray(_blur(a, 1.5 * s)))) ** 1.3
     r = rng.uniform(1.1, 1.6) * s
     n = int(0.5 * h * w / (r * r))
@@ -973,10 +924,7 @@ def stippling(photo: Image.Image, seed: int) -> Image.Image:
 # ----------------------------------------------------------------------------- printmaking
 def linocut(photo: Image.Image, seed: int) -> Image.Image:
     """Linocut: bold black ink with white gouge marks whose width follows the tone, on off-white paper."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _stretch(_gray(_blur(a, 2.5 * s)))
     gouge = _lines(h, w, rng.uniform(-0.4, 0.4), rng.uniform(6, 9) * s, 10 * _noise(h, w, 60 * s, rng)) * 2
     ink = (gouge > g * 1.2 - 0.1) & (g < 0.85)
@@ -989,10 +937,7 @@ def linocut(photo: Image.Image, seed: int) -> Image.Image:
 
 def woodcut(photo: Image.Image, seed: int) -> Image.Image:
     """Woodcut: a black key block with the wood's grain printing through, over one or two flat tint blocks."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _stretch(_gray(_blur(a, 2 * s)))
     grain = _box(_box(rng.standard_normal((h, w)).astype(np.float32), int(30 * s), 1), 1, 0)  # streaks along the plank
     grain = grain / (grain.std() + 1e-6)
@@ -1008,10 +953,7 @@ def woodcut(photo: Image.Image, seed: int) -> Image.Image:
 
 def etching(photo: Image.Image, seed: int) -> Image.Image:
     """Etching / engraving: fine cross-hatched lines in layers by tone, sepia-black ink, plate tone and plate mark."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _stretch(_gray(_blur(a, 1.5 * s)))
     period = rng.uniform(3, 4) * s
     wobble = 2 * _noise(h, w, 30 * s, rng)
@@ -1029,10 +971,7 @@ def etching(photo: Image.Image, seed: int) -> Image.Image:
 
 def halftone(photo: Image.Image, seed: int) -> Image.Image:
     """Newspaper halftone: the picture as a screen of black dots whose size follows the tone, on newsprint."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     pitch = rng.uniform(6, 9) * s
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     u, v = (xx + yy) / pitch / np.sqrt(2), (xx - yy) / pitch / np.sqrt(2)
@@ -1045,10 +984,7 @@ def halftone(photo: Image.Image, seed: int) -> Image.Image:
 
 def comic(photo: Image.Image, seed: int) -> Image.Image:
     """Comic book: flat cel colours, bold black inks, halftone dots in the shadows, a panel border."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     out = _flat(photo, 8, 1.7)
     g = _gray(out)
     pitch = 5 * s
@@ -1067,10 +1003,7 @@ def comic(photo: Image.Image, seed: int) -> Image.Image:
 
 def lichtenstein(photo: Image.Image, seed: int) -> Image.Image:
     """In the manner of Lichtenstein: primary red, yellow and blue, big even Ben-Day dots, thick black lines."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _stretch(_gray(_blur(a, 2 * s)))
     inks = _hex(["1f5fbf", "e0261f", "fbe33b", "fbf7ec"])
     band = np.clip((g * 4).astype(int), 0, 3)
@@ -1086,10 +1019,7 @@ def lichtenstein(photo: Image.Image, seed: int) -> Image.Image:
 
 def risograph(photo: Image.Image, seed: int) -> Image.Image:
     """Risograph: two or three fluorescent spot inks with grainy coverage, overprinted slightly out of register."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     inks = _hex(rng.choice([["ff48b0", "0078bf", "ffe800"], ["ff6c2f", "00838a", "765ba7"], ["ff48b0", "00a95c", "3255a4"]]))
     lum = _blur(a, 1.5 * s)
     hsv = _hsv(lum)
@@ -1106,10 +1036,7 @@ def risograph(photo: Image.Image, seed: int) -> Image.Image:
 
 def cyanotype(photo: Image.Image, seed: int) -> Image.Image:
     """Cyanotype: Prussian blue and white, brushed-on emulsion with ragged edges on cream paper."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _stretch(_gray(_blur(a, 1.2 * s)))
     blue = map_palette(g, _hex(["0b2452", "1f4f8f", "6f9cc8", "e3eef5"]), bands=False)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -1122,10 +1049,7 @@ def cyanotype(photo: Image.Image, seed: int) -> Image.Image:
 
 def blueprint(photo: Image.Image, seed: int) -> Image.Image:
     """Blueprint: white technical line work and a measuring grid on deep blue paper, with a title block."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     out = _hex(["0d3b78"])[0] * (1 + 0.06 * _noise(h, w, 50 * s, rng))[..., None]
     yy, xx = np.mgrid[0:h, 0:w]
     minor, major = int(16 * s), int(80 * s)
@@ -1144,10 +1068,7 @@ def blueprint(photo: Image.Image, seed: int) -> Image.Image:
 # ----------------------------------------------------------------------------- digital and pop
 def vaporwave(photo: Image.Image, seed: int) -> Image.Image:
     """Vaporwave: the picture in pastel pink, cyan and lilac, VHS scanlines and colour fringes."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     out = map_palette(_stretch(_gray(_blur(a, s))), _hex(["2d1b69", "b967ff", "ff71ce", "01cdfe", "fffb96"]), bands=False)
     shift = int(4 * s)
     out[..., 0] = np.roll(out[..., 0], shift, axis=1)
@@ -1162,10 +1083,7 @@ def vaporwave(photo: Image.Image, seed: int) -> Image.Image:
 
 def glitch(photo: Image.Image, seed: int) -> Image.Image:
     """Glitch art: displaced horizontal slices, split RGB channels, corrupted blocks and scanlines."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     out = a.copy()
     out[..., 0] = np.roll(a[..., 0], int(rng.integers(4, 12) * s), axis=1)
     out[..., 2] = np.roll(a[..., 2], -int(rng.integers(4, 12) * s), axis=1)
@@ -1254,10 +1172,7 @@ def embroidery(photo: Image.Image, seed: int) -> Image.Image:
 
 def anime(photo: Image.Image, seed: int) -> Image.Image:
     """Anime cel shading: clean saturated colours in two or three hard tone steps, thin line art, soft bloom."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     hsv = _hsv(_arr(photo.convert("RGB").filter(ImageFilter.MedianFilter(7))))
     hsv[..., 0] = np.round(hsv[..., 0] * 18) / 18
     hsv[..., 1] = np.clip(hsv[..., 1] * 1.4 + 0.05, 0, 1)
@@ -1270,10 +1185,7 @@ def anime(photo: Image.Image, seed: int) -> Image.Image:
 
 def graffiti(photo: Image.Image, seed: int) -> Image.Image:
     """Graffiti / street art: spray-painted neon colours with overspray, black and white outlines, drips, on a wall."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     cans = _hex(["ff2d55", "ffd60a", "30d158", "0a84ff", "bf5af2", "ff9f0a", "64d2ff"])
     paint = _nearest(_flat(photo, 6, 2.0), cans[rng.permutation(len(cans))[:5]])
     paint = _blur(paint, 1.5 * s)
@@ -1296,10 +1208,7 @@ def graffiti(photo: Image.Image, seed: int) -> Image.Image:
 
 def stencil(photo: Image.Image, seed: int) -> Image.Image:
     """Stencil graffiti in the manner of Banksy: two or three hard-edged tones sprayed on a pale wall, one red accent."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _stretch(_gray(_blur(a, 2.5 * s)))
     wall = _paper(h, w, (0.86, 0.85, 0.82), rng, grain=0.1)
     black = (g < 0.33).astype(np.float32)
@@ -1314,10 +1223,7 @@ def stencil(photo: Image.Image, seed: int) -> Image.Image:
 
 def paper_cutout(photo: Image.Image, seed: int) -> Image.Image:
     """Layered paper cut-out: the picture as stacked sheets of coloured paper casting soft shadows on the ones below."""
-    rng = np.random.default_rng(seed)
-    a = _arr(photo)
-    h, w = a.shape[:2]
-    s = max(h, w) / 512
+    rng, a, h, w, s = _start(photo, seed)
     g = _stretch(_gray(_blur(a, 5 * s)))
     k = int(rng.integers(4, 7))
     level = np.minimum((g * k).astype(int), k - 1)
