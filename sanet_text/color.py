@@ -75,3 +75,9 @@ def match_color(image: torch.Tensor, target: ColorStats, region: torch.Tensor | 
     weight = None if region is None else _array(region).reshape(-1)
     matched = palette.transfer(_array(image).reshape(3, -1), (_array(target[0]), _array(target[1])), weight)
     return torch.from_numpy(matched).reshape(image.shape).to(image.device, image.dtype).clamp(0, 1)
+
+
+def paint_colors(image: torch.Tensor, paint: palette.PaintColours) -> torch.Tensor:
+    """``image`` (1, 3, H, W) repainted in named colours by its lightness (see :func:`sanet_text.palette.gradient_map`)."""
+    painted = palette.gradient_map(_array(image).reshape(3, -1), paint)
+    return torch.from_numpy(painted).reshape(image.shape).to(image.device, image.dtype)

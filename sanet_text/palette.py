@@ -1,10 +1,13 @@
 """Linear colour transfer in numpy (torch-free): a picture's colour mean and covariance, and the affine
-map that gives an image a target palette (Gatys et al. 2017, "Controlling perceptual factors").
+map that gives an image a target palette (Gatys et al. 2017, "Controlling perceptual factors");
+and the gradient map that paints a picture in named colours (colour words in a prompt).
 
 :mod:`sanet_text.color` applies it to tensors (``--color-match``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,3 +39,48 @@ def transfer(pixels: np.ndarray, target: Palette, weight: np.ndarray | None = No
     mean, cov = palette(pixels, weight)
     transform = _sqrt_psd(np.asarray(target[1], np.float64)) @ _sqrt_psd(cov, inverse=True)
     return transform @ (pixels.astype(np.float64) - mean[:, None]) + np.asarray(target[0], np.float64)[:, None]
+
+
+# ---------------------------------------------------------------- painting in named colours
+
+# Rec. 601 luma weights, as sanet_text.color's YCbCr.
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@dataclass(frozen=True)
+class PaintColours:
+    """Colours to paint a picture in: ``colours`` (RGB in [0, 1]) take equal bands of its lightness,
+    darkest colour on the darkest pixels. ``smooth``: the share of each band boundary that blends
+    into the next colour (1 = a continuous gradient, 0 = flat bands). ``texture``: the share of the
+    picture's own lightness variation kept on top, so strokes show inside a flat band."""
+
+    colours: tuple[tuple[float, float, float], ...]
+    smooth: float = 0.3
+    texture: float = 0.35
+
+
+def gradient_map(pixels: np.ndarray, paint: PaintColours) -> np.ndarray:
+    """(3, N) pixels repainted in ``paint``'s colours by their lightness rank (a gradient map).
+
+    Ranks, not raw lightness, assign the bands, so every colour covers its share of the picture
+    whatever the picture's exposure; the layout of light and dark, and so the strokes, stays.
+    """
+    pixels = pixels.astype(np.float64)
+    colours = np.array(sorted(paint.colours, key=lambda c: float(_LUMA @ np.asarray(c))), np.float64)
+    luma = _LUMA @ pixels
+    n = len(colours)
+    rank = np.empty(luma.size)
+    rank[np.argsort(luma, kind="stable")] = (np.arange(luma.size) + 0.5) / max(luma.size, 1)
+    # Position along the colour list: band i is centred on i; its edges blend over `smooth` of a band.
+    position = np.clip(rank * n - 0.5, 0, n - 1)
+    low = np.minimum(np.floor(position).astype(int), n - 1)
+    high = np.minimum(low + 1, n - 1)
+    frac = position - low
+    smooth = max(paint.smooth, 1e-6)
+    blend = np.clip((frac - (1 - smooth) / 2) / smooth, 0, 1)
+    painted = colours[low].T * (1 - blend) + colours[high].T * blend
+    # The picture's lightness detail within its band (around the band's mean), added back as grey.
+    band = np.rint(position).astype(int)
+    band_mean = np.bincount(band, luma, n) / np.maximum(np.bincount(band, minlength=n), 1)
+    detail = luma - band_mean[band]
+    return np.clip(painted + paint.texture * detail, 0, 1)

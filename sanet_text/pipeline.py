@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from .attention import Stats
-from .color import match_color, mix_color_stats, preserve_color as keep_content_color
+from .color import match_color, mix_color_stats, paint_colors, preserve_color as keep_content_color
 from .errors import UserError
 from .model import SANet, StylePair
 from .styles.base import StyleGroup
@@ -185,6 +185,8 @@ def stylize(
         image = image.clamp(0, 1)
         if blend.match_color:
             image = _match_style_colors(image, [style.group for style in prepared], blend, pixel_masks)
+        if any(style.group.paint is not None for style in prepared):
+            image = _paint_named_colors(image, [style.group for style in prepared], blend, pixel_masks)
         if blend.preserve_color:
             image = keep_content_color(image, image_in)
         if pixel_masks and len(pixel_masks) == len(prepared):
@@ -212,6 +214,22 @@ def _match_style_colors(image: torch.Tensor, groups: list[StyleGroup], blend: Bl
         if uncovered is not None:
             matched = matched + uncovered * image
     return torch.lerp(image, matched, min(blend.alpha, 1.0))
+
+
+def _paint_named_colors(image: torch.Tensor, groups: list[StyleGroup], blend: Blend,
+                        pixel_masks: list[torch.Tensor]) -> torch.Tensor:
+    """``image`` painted in the colours its prompts named (``StyleGroup.paint``), each style's by its
+    mix weight or in its mask region, in proportion to ``alpha`` up to 1; other styles leave it."""
+    painted = [image if group.paint is None else paint_colors(image, group.paint) for group in groups]
+    if pixel_masks:
+        regions, uncovered = mask_shares(pixel_masks, len(groups))
+        mixed = sum(region * picture for region, picture in zip(regions, painted))
+        if uncovered is not None:
+            mixed = mixed + uncovered * image
+    else:
+        weights = list(blend.mix) if blend.mix is not None else [1.0] * len(groups)
+        mixed = sum(weight / sum(weights) * picture for weight, picture in zip(weights, painted))
+    return torch.lerp(image, mixed, min(blend.alpha, 1.0))
 
 
 def _render(

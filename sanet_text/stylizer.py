@@ -372,7 +372,7 @@ class Stylizer:
         if source == "mapper":
             mapper, encoder = self.mapper()
             return mapper_style(text, self.model, mapper, encoder)
-        return text_style(text, self.model, self.library, size, features=lambda style: self._exemplar(style, size))
+        return text_style(text, self.model, self.library, size, features=self._exemplar)
 
     def _exemplar(self, style: LibraryStyle, size: int) -> ExemplarFeatures:
         """A library style's exemplar features, shared by every prompt that resolves to it (and kept on disk)."""

@@ -12,7 +12,7 @@ import yaml
 from sanet_text.errors import UserError
 from sanet_text.model import build_model
 from sanet_text.styles.library import LibrarySpec, StyleLibrary, load_library
-from sanet_text.styles.text import text_style
+from sanet_text.styles.text import exemplar_features, text_style
 from sanet_text.paths import prompts_dir
 from sanet_text.styles.text_encoders import OpenCLIPEncoder, TextEncoder, build_text_encoder
 
@@ -267,3 +267,47 @@ def test_several_exemplars_become_one_token_set(library: StyleLibrary) -> None:
 def test_text_style_rejects_empty_prompt_before_using_the_library() -> None:
     with pytest.raises(UserError):
         text_style("  ", build_model("tiny"), library=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("prompt, style", [
+    ("Van Gog stary nigth", "starry_night"),
+    ("wartercolor", "watercolor"),
+    ("pointilism", "pointillism"),
+    ("Mondrain", "mondrian"),
+])
+def test_typos_of_library_words_still_resolve(library: StyleLibrary, prompt: str, style: str) -> None:
+    result = library.match(prompt)
+    assert result.named and result.parts[0][0] == style, result
+
+
+def test_typo_correction_leaves_known_and_unrelated_words(library: StyleLibrary) -> None:
+    assert library.correct_typos("Van Gog stary nigth").lower() == "van gogh starry night"
+    assert library.correct_typos("a cat on my sofa") == "a cat on my sofa"
+
+
+@pytest.mark.parametrize("prompt", ["a cat", "hello", "quarterly sales report", "a photo of a car"])
+def test_a_prompt_that_names_no_style_says_so_and_names_the_closest(library: StyleLibrary, prompt: str) -> None:
+    result = library.match(prompt)
+    assert not result.named and len(result.closest) == 3
+    group = text_style(prompt, build_model("tiny"), library, size=64)
+    assert "no library style matches these words; closest by similarity: " + result.closest[0][0] in group.describe()
+
+
+@pytest.mark.parametrize("prompt", ["cubism", "Edvard Munch The Scream", "Hokusai great wave", "graffiti street art"])
+def test_style_prompts_are_not_called_non_styles(library: StyleLibrary, prompt: str) -> None:
+    result = library.match(prompt)
+    assert result.named and "no library style" not in text_style(prompt, build_model("tiny"), library, size=64).describe()
+
+
+def test_colour_words_paint_and_scale_words_resize_the_exemplars(library: StyleLibrary) -> None:
+    model = build_model("tiny")
+    sizes = []
+
+    def features(style, size):
+        sizes.append(size)
+        return exemplar_features(model, style, size)
+
+    group = text_style("pastel blue watercolour with thick strokes", model, library, size=64, features=features)
+    assert [p.label for p in group.parts] == ["watercolor"] and sizes == [round(64 * 1.6)]
+    assert group.paint is not None and "colours pastel blue" in group.describe()
+    assert text_style("watercolour", model, library, size=64).paint is None

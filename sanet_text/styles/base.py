@@ -17,6 +17,7 @@ import torch
 
 from ..color import ColorStats, mix_color_stats
 from ..errors import UserError
+from ..palette import PaintColours
 
 # Longest prompt shown in a description.
 SHOWN_PROMPT = 80
@@ -46,12 +47,16 @@ class StyleGroup:
     """One style the user asked for, possibly made of several weighted parts.
 
     ``picture``: the style image (3, H, W) the features were encoded from, when there is exactly one
-    (an image style, a painted exemplar); attention maps are drawn on it.
+    (an image style, a painted exemplar); attention maps are drawn on it. ``paint``: the colours the
+    prompt named, which the output is painted in. ``note``: what else the user should read about how
+    the style was chosen (colours, stroke scale, that no style was named), shown after the parts.
     """
 
     source: str
     parts: list[StyleFeatures] = field(default_factory=list)
     picture: torch.Tensor | None = None
+    paint: PaintColours | None = None
+    note: str = ""
 
     def color(self) -> ColorStats | None:
         """The palette the parts blend to, or None when a part has none to offer."""
@@ -65,7 +70,8 @@ class StyleGroup:
             return self.source
         # A long prompt is shortened: the output line should still fit a terminal line or two.
         shown = self.source if len(self.source) <= SHOWN_PROMPT else self.source[:SHOWN_PROMPT - 1] + "…"
-        return f"{shown!r} -> " + ", ".join(f"{p.label} {p.weight:.2f}" for p in self.parts)
+        parts = ", ".join(f"{p.label} {p.weight:.2f}" for p in self.parts)
+        return f"{shown!r} -> {parts}" + (f" ({self.note})" if self.note else "")
 
 
 def check_prompt(prompt: str) -> str:

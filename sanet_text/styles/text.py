@@ -11,7 +11,8 @@ from ..errors import UserError
 from ..imageio import load_image, resize_to
 from ..model import SANet, low_stats
 from .base import StyleFeatures, StyleGroup, check_prompt
-from .library import LibraryStyle, StyleLibrary
+from .colour_words import PromptWords, parse_prompt
+from .library import LibraryStyle, Resolution, StyleLibrary
 
 
 class ExemplarFeatures(NamedTuple):
@@ -47,17 +48,37 @@ def exemplar_features(model: SANet, style: LibraryStyle, size: int) -> ExemplarF
 
 
 def text_style(prompt: str, model: SANet, library: StyleLibrary, size: int = 512, temperature: float | None = None,
-               features: Callable[[LibraryStyle], ExemplarFeatures] | None = None) -> StyleGroup:
+               features: Callable[[LibraryStyle, int], ExemplarFeatures] | None = None) -> StyleGroup:
     """Resolve ``prompt`` to weighted ``library`` styles and encode their exemplars with ``model``.
 
-    ``features``: where a library style's exemplar features come from (a cache, say); by default they
-    are encoded now at ``size``.
+    Colour, palette and stroke-scale words are taken out first (:mod:`.colour_words`): the rest
+    resolves the styles, the colours go on the group for the output to be painted in, and the scale
+    sets the size the exemplars are encoded at (``size`` times it; larger = bigger strokes).
+    ``features``: where a library style's exemplar features at a size come from (a cache, say); by
+    default they are encoded now.
     """
     prompt = check_prompt(prompt)
-    encode = features or (lambda style: exemplar_features(model, style, size))
+    words = parse_prompt(prompt)
+    encode = features or (lambda style, at: exemplar_features(model, style, at))
+    scaled = round(size * words.scale) if size else 0
+    resolution = library.match(words.style_text, temperature)
     parts = []
-    for name, weight in library.resolve(prompt, temperature):
-        exemplar = encode(library.styles[name])
+    for name, weight in resolution.parts:
+        exemplar = encode(library.styles[name], scaled)
         parts.append(StyleFeatures(label=name, feat4=exemplar.feat4, feat5=exemplar.feat5, weight=weight,
                                    color=exemplar.color, low=exemplar.low))
-    return StyleGroup(source=prompt, parts=parts)
+    return StyleGroup(source=prompt, parts=parts, paint=words.paint, note=resolution_note(words, resolution))
+
+
+def resolution_note(words: PromptWords, resolution: Resolution) -> str:
+    """What the output line adds after the styles: the words as read, colours and scale, and plainly
+    when the words name no library style."""
+    notes = []
+    if not resolution.named:
+        closest = ", ".join(f"{name} {similarity:.2f}" for name, similarity in resolution.closest)
+        notes.append(f"no library style matches these words; closest by similarity: {closest}")
+    if resolution.text.lower() != words.style_text.lower():
+        notes.append(f"read as {resolution.text!r}")
+    if words.describe():
+        notes.append(words.describe())
+    return "; ".join(notes)
