@@ -148,6 +148,8 @@ def remember(request: Request, stylizer: Stylizer, style: PreparedStyle, descrip
 
     if not available() or stylizer.device.type != "cpu" or stylizer.precision != "fp32" or len(style.tokens) != 1:
         return
+    if style.group.paint is not None:
+        return  # the plan has no step that paints named colours: such prompts take the full path
     model_config = load_model_config(request.config)
     files = [resolve_weights(request.weights or model_config.weights),
              *encoder_files(request.vgg_weights or model_config.encoder_weights)]
