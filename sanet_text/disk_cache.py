@@ -5,7 +5,8 @@ safetensors that carry the SHA-256 of their data in their own header, so one ato
 both; :func:`load_checked` reads a file only when its header parses, its size matches the header
 and the checksum matches the data. Anything else is damaged (a full disk, a killed copy, a bad
 block) and is made again, with one note. Other files (the quick path's ONNX graph) get the same
-check from a small record beside them (:func:`write_record`, :func:`matches_record`).
+check from a small record beside them (:func:`write_record`, :func:`matches_record`). Files from a
+version that kept no checksum are made again without a note.
 
 An unusable cache location (``SANET_TEXT_CACHE`` a file, under a file, or read-only) costs only the
 computation next time: the run goes on without it, with one note. Torch-free at import, so the warm
@@ -48,7 +49,7 @@ def unusable(err: OSError) -> None:
 
 
 def damaged(path: Path, what: str) -> None:
-    note(f"the cached {what} {path} was damaged or from an older version; made it again")
+    note(f"the cached {what} {path} was damaged; made it again")
 
 
 def _sections(blob: bytes) -> tuple[dict, bytes] | None:
@@ -76,7 +77,9 @@ def load_checked(path: Path, what: str, device: str = "cpu") -> Tensors | None:
         return None  # missing, or the cache folder is unusable: made (and written if possible) by the caller
     sections = _sections(blob)
     metadata = (sections[0].get("__metadata__") or {}) if sections else {}
-    if sections is None or metadata.get(DIGEST) != hashlib.sha256(sections[1]).hexdigest():
+    if sections is not None and DIGEST not in metadata:
+        return None  # written by a version that kept no checksum: made again, without a note
+    if sections is None or metadata[DIGEST] != hashlib.sha256(sections[1]).hexdigest():
         damaged(path, what)
         return None
     try:

@@ -22,16 +22,21 @@ from typing import Callable
 
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 import sanet_text.train as train_module
+import sanet_text.weights as weights_module
 from conftest import _png_header_only
+from safetensors.torch import load_file, save_file
 from sanet_text import cli
 from sanet_text.checkpoint import checkpoint_folders, latest_checkpoint, save_checkpoint
 from sanet_text.config import load_train_config
+from sanet_text.disk_cache import cached_tensors
 from sanet_text.errors import UserError
 from sanet_text.imageio import load_pil
 from sanet_text.stages import ImageStage
+from sanet_text.stylizer import Stylizer
 from sanet_text.tiling import render_tiled, tile_windows
 from sanet_text.train import train
 from train_helpers import final_weights, train_config  # noqa: F401 (a fixture)
@@ -294,7 +299,8 @@ def test_long_non_latin_prompt_is_a_prompt(files, run) -> None:
     assert len(prompt.encode()) > 255
     code, out, err = run(files["content"], prompt, "--size", 32)
     assert code == 0, err
-    assert Path("photo_prompt.png").is_file() and prompt in out[0]
+    name = out[0].split("  ")[0]
+    assert name.startswith("photo_prompt-") and Path(name).is_file() and prompt[:40] in out[0]
 
 
 @pytest.mark.timeout(120)
@@ -371,3 +377,331 @@ def test_tiled_render_shows_progress_on_a_terminal_only(monkeypatch, stream, sho
     assert tiles > 1 and torch.allclose(result, image)
     text = sys.stderr.getvalue()
     assert ("tiles:" in text and f" 0/{tiles} [" in text) == shown
+
+
+# ---------------------------------------------------------------- issue 22: a hostile user's inputs
+#
+# The 19 cases issue 22 found wrong, and the rest of its battery: each bad input ends in one line
+# and exit code 2 (never 1, the code of a bug), or works where it should. The table's rows are
+# marked "#22"; every case must hold without a traceback.
+
+
+def _nan_weights(tiny_weights: list[str], folder: Path) -> Path:
+    state = load_file(tiny_weights[tiny_weights.index("--weights") + 1])
+    name = sorted(state)[0]
+    state[name] = state[name].clone().fill_(float("nan"))
+    save_file(state, folder / "nan.safetensors")
+    return folder / "nan.safetensors"
+
+
+@pytest.fixture
+def hostile(tmp_path, write_image, tiny_weights, monkeypatch) -> dict[str, str]:
+    """Files a hostile user hands over, by name for the case tables (``{photo}`` etc.)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SANET_TEXT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)
+    paths = {"photo": write_image("photo.png", 67, 45, seed=1), "paint": write_image("paint.png", 50, 38, seed=2)}
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "nothing").mkdir()
+    shutil.copy(paths["photo"], tmp_path / "photos" / "a.png")
+    paths["notes"] = tmp_path / "notes.png"
+    paths["notes"].write_text("this is text, not a picture\n")
+    paths["empty"] = tmp_path / "empty.png"
+    paths["empty"].write_bytes(b"")
+    paths["still_clip"] = tmp_path / "still.mp4"
+    Image.open(paths["photo"]).save(paths["still_clip"], format="JPEG")  # a JPEG named .mp4
+    paths["nan_weights"] = _nan_weights(tiny_weights, tmp_path)
+    paths["half_weights"] = tmp_path / "half.safetensors"
+    data = Path(tiny_weights[tiny_weights.index("--weights") + 1]).read_bytes()
+    paths["half_weights"].write_bytes(data[: len(data) // 2])
+    paths["vgg"] = Path(tiny_weights[tiny_weights.index("--vgg-weights") + 1])
+    paths["existing"] = write_image("mine.png", 20, 20, seed=3)
+    return {name: str(path) for name, path in paths.items()}
+
+
+def styled(*options: str) -> list[str]:
+    """The photo in the painting's style, with ``options``."""
+    return ["{photo}", "--style", "{paint}", *options]
+
+
+LONG_PROMPT = "a swirling night sky over a quiet village, thick impasto strokes, " * 80  # 5,280 characters
+
+# name: (arguments, with {file} names from the hostile fixture; exit code; what the one line says)
+CLI_CASES: dict[str, tuple[list[str], int, str]] = {
+    "#22 empty CONTENT": (["", "watercolor"], 2, "empty CONTENT"),
+    "#22 blank CONTENT": (["  ", "--style", "{paint}"], 2, "empty CONTENT"),
+    "#22 empty PROMPT": (["{photo}", ""], 2, "empty text prompt"),
+    "#22 empty --style": (["{photo}", "--style", ""], 2, "empty text prompt"),
+    "#22 --size 100000": (styled("--size", "100000"), 2, "--size must be 0"),
+    "#22 --weights holding NaN": (styled("--weights", "{nan_weights}"), 2,
+                                  "hold NaN or infinite values"),
+    "#22 --alpha 1e9": (styled("--alpha", "1e9"), 2, "--alpha must be a number from 0 to 4"),
+    "#22 --size 12000": (styled("--size", "12000"), 2, "to 8192"),
+    "#22 a 5,000-character prompt": (["{photo}", LONG_PROMPT], 2, "describe the style in at most 1000"),
+    "#22 a JPEG named .mp4": (["{still_clip}", "--style", "{paint}"], 2, "is a still picture (mjpeg), not a video"),
+    "#22 -o ''": (styled("-o", ""), 2, "-o is empty"),
+    "#22 a 0-byte file": (["{empty}", "--style", "{paint}"], 2, "TIFF, BMP or GIF"),
+    "--style-size 100000": (styled("--style-size", "100000"), 2, "--style-size must be"),
+    "--size -5": (styled("--size", "-5"), 2, "must be 0"),
+    "--size 2.5": (styled("--size", "2.5"), 2, "whole number of pixels"),
+    "--size abc": (styled("--size", "abc"), 2, "whole number of pixels"),
+    "--alpha nan": (styled("--alpha", "nan"), 2, "--alpha must be"),
+    "--alpha inf": (styled("--alpha", "inf"), 2, "--alpha must be"),
+    "--alpha words": (styled("--alpha", "strong"), 2, "invalid float value"),
+    "--temporal 2": (styled("--temporal", "2"), 2, "--temporal must be a number from 0 to 1"),
+    "--temporal -0.5": (styled("--temporal", "-0.5"), 2, "--temporal must be"),
+    "--diffusion-steps 0": (styled("--diffusion-steps", "0"), 2, "steps >= 1"),
+    "--diffusion-steps 100000": (styled("--diffusion-steps", "100000"), 2,
+                                 "--diffusion-steps must be"),
+    "--tile 5": (styled("--tile", "5"), 2, "--tile must be 0"),
+    "--tile -1": (styled("--tile", "-1"), 2, "--tile must be 0"),
+    "--mix nan": (styled("--mix", "nan"), 2, "--mix weights must be"),
+    "--mix all zero": (styled("--style", "ink", "--mix", "0,0"), 2, "not all 0"),
+    "--seed words": (styled("--seed", "lucky"), 2, "invalid int value"),
+    "--precision fp64": (styled("--precision", "fp64"), 2, "invalid choice"),
+    "--source nowhere": (["{photo}", "ink", "--source", "nowhere"], 2, "invalid choice"),
+    "an unknown option": (styled("--sharpen"), 2, "unrecognized arguments"),
+    "three positionals": (["{photo}", "ink", "wash"], 2, "unrecognized arguments"),
+    "no CONTENT at all": ([], 2, "the following arguments are required"),
+    "CONTENT /dev/zero": (["/dev/zero", "--style", "{paint}"], 2, "not a regular file"),
+    "style /dev/null.png": (["{photo}", "--style", "/dev/null"], 2, "not a regular file"),
+    "CONTENT a folder without images": (["nothing", "--style", "{paint}"], 2, "no images in folder"),
+    "style a folder": (["{photo}", "--style", "photos"], 2, "is a folder, not an image"),
+    "style a text file named .png": (["{photo}", "--style", "{notes}"], 2, "not an image Pillow can read"),
+    "style truncated weights": (styled("--weights", "{half_weights}"), 2, "cannot read weights"),
+    "VGG weights as SANet weights": (styled("--weights", "{vgg}"), 2, "do not fit"),
+    "--weights missing": (styled("--weights", "gone.safetensors"), 2, "weights file not found"),
+    "--weights a registry typo": (styled("--weights", "sanet-bse"), 2, "unknown weights"),
+    "--vgg-weights a text file": (styled("--vgg-weights", "{notes}"), 2, "VGG-19 weights must be"),
+    "--config unknown": (styled("--config", "enormous"), 2, "no model config named"),
+    "-o a folder for one image that is a file": (styled("-o", "{notes}/x.png"), 2,
+                                                  "is a file, not a folder"),
+    "-o an input": (styled("-o", "{paint}", "--force"), 2, "is one of the inputs"),
+    "-o an existing file": (styled("-o", "{existing}"), 2, "exists; pass --force"),
+    "-o a file for a folder": (["photos", "--style", "{paint}", "-o", "out.png"], 2, "-o must be a folder too"),
+    "-o a clip format for an image": (styled("-o", "out.mp4"), 2, "unknown output format"),
+    "a mask for no style": (["{photo}", "--mask", "{paint}"], 2, "no style given"),
+    "a 0-byte mask": (styled("--mask", "{empty}"), 2, "not an image Pillow can read"),
+    "--save-attention on a clip-named still": (["{still_clip}", "--style", "{paint}", "--save-attention"], 2,
+                                                "--save-attention works on images"),
+    # good inputs that must keep working
+    "a Chinese prompt": (["{photo}", "梵高的星空"], 0, ""),
+    "#22 --precision bf16 with a text prompt": (["{photo}", "watercolor", "--precision", "bf16"], 0, ""),
+    "an emoji prompt": (["{photo}", "🌊🎨"], 0, ""),
+    "a prompt that looks like a flag's value": (["{photo}", "--style=ink wash"], 0, ""),
+}
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_hostile_command_lines_get_one_line_and_exit_2(hostile, tiny_weights, capsys, case) -> None:
+    arguments, expected_code, message = CLI_CASES[case]
+    # The case's own options come last, so its --weights or --config is the one that counts.
+    code = cli.main(["--size", "32", "--style-size", "32", *tiny_weights, *(a.format(**hostile) for a in arguments)])
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if not line.startswith("sanet-text: note: ")]
+    assert code == expected_code, err
+    if expected_code:
+        assert len(lines) == 1 and lines[0].startswith("sanet-text: error: ") and message in lines[0], err
+        assert not out
+    else:
+        assert not lines and len(out.splitlines()) == 1, err
+
+
+# name: (config fields or --set/--steps arguments; what the one line says)
+TRAIN_CASES: dict[str, tuple[dict | list[str], str]] = {
+    "#22 steps: -1": ({"steps": -1}, "steps must be a whole number >= 1, got -1"),
+    "#22 batch_size: 0": ({"batch_size": 0}, "batch_size must be a whole number >= 1"),
+    "#22 checkpoint_every: 0": ({"checkpoint_every": 0}, "checkpoint_every must be"),
+    "#22 log_every: 0": ({"log_every": 0}, "log_every must be"),
+    "#22 --set lr=-1": (["--set", "lr=-1"], "lr must be a number > 0, got -1.0"),
+    "#22 --steps abc": (["--steps", "abc"], "argument --steps: invalid int value"),
+    "#22 a missing style folder": ({"style_dirs": ["no/such/styles"]}, "image folder not found: no/such/styles"),
+    "steps: abc": ({"steps": "abc"}, "steps must be a whole number >= 1, got 'abc'"),
+    "steps: 1.5": ({"steps": 1.5}, "steps must be a whole number"),
+    "steps: true": ({"steps": True}, "steps must be a whole number"),
+    "lr: .nan": ({"lr": float("nan")}, "lr must be a number > 0"),
+    "lr_min above lr": ({"lr": 1e-4, "lr_min": 1e-3}, "lr_min (0.001) must not exceed lr"),
+    "sample_every: 0": ({"sample_every": 0}, "sample_every must be"),
+    "keep_checkpoints: 0": ({"keep_checkpoints": 0}, "keep_checkpoints must be"),
+    "grad_accum: 0": ({"grad_accum": 0}, "grad_accum must be"),
+    "warmup_steps: -5": ({"warmup_steps": -5}, "warmup_steps must be a whole number >= 0"),
+    "crop: 4": ({"crop": 4}, "crop must be a whole number >= 16"),
+    "scale reversed": ({"scale": [640, 384]}, "scale must be two whole numbers, the smaller first"),
+    "scale below crop": ({"crop": 256, "scale": [128, 384]}, "neither below crop (256)"),
+    "identity_batch above batch_size": ({"batch_size": 2, "identity_batch": 4}, "identity_batch (4) must not exceed"),
+    "synthetic_styles: 2": ({"synthetic_styles": 2}, "synthetic_styles must be a number from 0 to 1"),
+    "mixed_precision: fp8": ({"mixed_precision": "fp8"}, "mixed_precision must be one of no, bf16, fp16"),
+    "stage: video": ({"stage": "video"}, "stage must be one of image, text"),
+    "losses.style: -3": ({"losses": {"style": -3}}, "losses.style must be a number >= 0"),
+    "clip.patches: 0": ({"clip": {"patches": 0}}, "clip.patches must be"),
+    "--set nonsense=1": (["--set", "nonsense=1"], "unknown key 'nonsense'"),
+    "an unknown YAML key": ({"stpes": 10}, "unknown key(s) stpes"),
+}
+
+
+@pytest.mark.parametrize("case", TRAIN_CASES)
+def test_hostile_training_configs_get_one_line_and_exit_2_before_any_work(train_config, capsys, case) -> None:
+    change, message = TRAIN_CASES[case]
+    config = with_fields(train_config("run"), change if isinstance(change, dict) else {})
+    arguments = change if isinstance(change, list) else []
+    code = train_module.main(["--config", str(config), *arguments])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("sanet-text train: error: ") and message in err[0], err
+    assert not (config.parent / "run").exists()  # refused before the run folder is made
+
+
+def with_fields(config: Path, fields: dict) -> Path:
+    """``config`` rewritten with ``fields`` (any key, folders too)."""
+    data = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**data, **fields}))
+    return config
+
+
+def test_a_failed_training_run_leaves_no_config_behind(train_config, tmp_path) -> None:
+    (tmp_path / "no_images").mkdir()
+    config = with_fields(train_config("run"), {"style_dirs": [str(tmp_path / "no_images")]})
+    assert train_module.main(["--config", str(config)]) == 2
+    assert not (config.parent / "run" / "config.json").exists()
+
+
+def _api_cases() -> dict[str, Callable[[Stylizer, torch.Tensor, torch.Tensor], object]]:
+    nan = torch.full((3, 40, 40), float("nan"))
+    return {
+        "#22 a NaN content tensor": lambda s, photo, paint: s(nan, [paint]),
+        "#22 size=-5": lambda s, photo, paint: s(photo, [paint], size=-5),
+        "#22 style_size=-3": lambda s, photo, paint: s(photo, [paint], style_size=-3),
+        "#22 a 4-D mask": lambda s, photo, paint: s(photo, [paint], masks=[torch.ones(1, 1, 45, 67)]),
+        "#22 size=100000": lambda s, photo, paint: s(photo, [paint], size=100000),
+        "a NaN style tensor": lambda s, photo, paint: s(photo, [nan]),
+        "an infinite mask": lambda s, photo, paint: s(photo, [paint], masks=[torch.full((45, 67), float("inf"))]),
+        "alpha=1e9": lambda s, photo, paint: s(photo, [paint], alpha=1e9),
+        "size=512.0": lambda s, photo, paint: s(photo, [paint], size=512.0),
+        "Stylizer(style_size=-3)": lambda s, photo, paint: Stylizer(s.model, style_size=-3),
+        "a 5,000-character prompt": lambda s, photo, paint: s(photo, [LONG_PROMPT]),
+    }
+
+
+@pytest.mark.parametrize("case", _api_cases())
+def test_hostile_python_api_calls_raise_user_error(tiny_model, case) -> None:
+    photo, paint = torch.rand(3, 45, 67), torch.rand(3, 38, 50)
+    with pytest.raises(UserError) as caught:
+        _api_cases()[case](Stylizer(tiny_model), photo, paint)
+    assert "\n" not in str(caught.value)
+
+
+def test_size_up_to_the_limit_still_fits_the_pixel_budget() -> None:
+    from sanet_text.validation import MAX_SIDE, check_render_size
+
+    check_render_size(MAX_SIDE, MAX_SIDE * 4 // 3)  # a 4:3 photo at the largest --size
+    with pytest.raises(UserError, match="over the 89.5 MP limit"):
+        check_render_size(MAX_SIDE, MAX_SIDE * 2)
+
+
+# ---------------------------------------------------------------- issue 22: names and caches
+
+
+def test_prompts_in_other_scripts_get_names_of_their_own(hostile, run) -> None:
+    names = []
+    for prompt in ("梵高的星空", "لوحة زيتية", "🌟"):
+        code, out, err = run(hostile["photo"], prompt, "--size", 32, "--style-size", 32)
+        assert code == 0, err
+        names.append(out[0].split("  ")[0])
+    code, out, err = run(hostile["photo"], "--style", shutil.copy(hostile["paint"], "starry.png"), "--size", 32)
+    names.append(out[0].split("  ")[0])
+    # Words beside an emoji keep their slug.
+    code, out, err = run(hostile["photo"], "starry ✨", "--size", 32, "--style-size", 32)
+    names.append(out[0].split("  ")[0])
+    assert len(set(names)) == len(names) and all(Path(name).is_file() for name in names), names
+    assert names[-1].startswith("photo_starry-") and names[0].startswith("photo_prompt-")
+
+
+def test_a_long_prompt_is_shortened_in_the_output_line(hostile, run) -> None:
+    prompt = "thick swirling brush strokes of a starry night over a village " * 10  # 630 characters
+    code, out, err = run(hostile["photo"], prompt, "--size", 32, "--style-size", 32)
+    assert code == 0, err
+    assert prompt.strip() not in out[0] and f"{prompt[:79]}…" in out[0]
+
+
+@pytest.mark.parametrize("place", ["a file", "under a file", "a read-only folder"])
+def test_an_unusable_cache_location_is_one_note_and_the_run_goes_on(hostile, run, tmp_path, monkeypatch,
+                                                                     place) -> None:
+    if place == "a read-only folder" and os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    cache = {"a file": blocker, "under a file": blocker / "cache", "a read-only folder": tmp_path / "locked"}[place]
+    if place == "a read-only folder":
+        cache.mkdir(mode=0o500)
+    monkeypatch.setenv("SANET_TEXT_CACHE", str(cache))
+    # A prompt: text embeddings and exemplar features would be cached.
+    code, out, err = run(hostile["photo"], "ink wash", "--size", 32, "--style-size", 32)
+    assert code == 0, err
+    assert len(err) == 1 and err[0].startswith("sanet-text: note: the cache folder") and "running without it" in err[0]
+    assert "SANET_TEXT_CACHE" in err[0] and Path(out[0].split("  ")[0]).is_file()
+
+
+@pytest.fixture
+def installed_vgg(tiny_weights, tmp_path, monkeypatch) -> Path:
+    """The registry's VGG-19 resolves to the tiny encoder's file, cached in a private cache."""
+    monkeypatch.setenv("SANET_TEXT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SANET_TEXT_VGG", raising=False)
+    monkeypatch.setattr(weights_module, "installed_file", lambda spec: Path(tiny_weights[3]))
+    return tmp_path / "cache" / weights_module.registry()["vgg19"].cache_file
+
+
+@pytest.mark.parametrize("damage", [truncate, corrupt_tail, lambda path: path.write_bytes(b"")],
+                         ids=["truncated", "corrupted in place", "emptied"])
+def test_a_damaged_cached_vgg_is_rebuilt_with_one_note(installed_vgg, capsys, damage) -> None:
+    first = weights_module.resolve_vgg("vgg19")
+    assert installed_vgg.is_file() and not capsys.readouterr().err
+    damage(installed_vgg)
+    again = weights_module.resolve_vgg("vgg19")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and f"the cached VGG-19 weights {installed_vgg} was damaged" in err[0]
+    assert again.keys() == first.keys() and all(torch.equal(again[k], first[k]) for k in first)
+    assert weights_module.resolve_vgg("vgg19").keys() == first.keys()  # rebuilt: read back without a note
+    assert not capsys.readouterr().err
+
+
+def test_damaged_cached_tensors_are_computed_again(tmp_path, capsys) -> None:
+    path, calls = tmp_path / "embeddings.safetensors", []
+
+    def compute() -> dict[str, torch.Tensor]:
+        calls.append(1)
+        return {"embeddings": torch.arange(6.0).view(2, 3)}
+
+    for damage in (None, corrupt_tail, truncate):
+        if damage is not None:
+            path.write_bytes(path.read_bytes() * 3000)  # big enough to damage the data, not only the header
+            cached_tensors(path, ("embeddings",), compute, what="text embeddings")
+            damage(path)
+        assert torch.equal(cached_tensors(path, ("embeddings",), compute, what="text embeddings")["embeddings"],
+                           torch.arange(6.0).view(2, 3))
+    assert len(calls) == 5  # the first, then each damaged file (the tripled one too) made again
+    assert capsys.readouterr().err.count("the cached text embeddings") == 1  # once per process
+    save_file({"embeddings": torch.zeros(2, 3)}, path)  # as versions before checksums wrote it
+    assert torch.equal(cached_tensors(path, ("embeddings",), compute)["embeddings"], torch.arange(6.0).view(2, 3))
+    assert len(calls) == 6 and not capsys.readouterr().err  # made again, quietly
+
+
+def test_a_truncated_quick_path_graph_is_rebuilt_by_the_next_full_run(tiny_weights, tmp_path, monkeypatch,
+                                                                    capsys) -> None:
+    pytest.importorskip("onnxruntime")
+    from sanet_text import quick
+    from sanet_text.paths import EXAMPLES_DIR
+
+    monkeypatch.delenv("SANET_TEXT_QUICK")
+    monkeypatch.setenv("SANET_TEXT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    argv = [str(EXAMPLES_DIR / "chelsea.jpg"), "--style", str(EXAMPLES_DIR / "starry_night.jpg"), "-o", "out.png",
+            "--force", *tiny_weights]
+    assert cli.main(argv) == 0
+    (graph,) = (tmp_path / "cache" / "quick").glob("graph-*.onnx")
+    truncate(graph)
+    capsys.readouterr()
+    assert quick.try_run(argv) is None  # the damaged graph is not used
+    assert cli.main(argv) == 0
+    assert "quick-path graph" in capsys.readouterr().err
+    assert quick.try_run(argv) == 0  # rebuilt: the quick path runs again
