@@ -4,8 +4,8 @@
     python scripts/make_exemplars.py --train-dir DIR --per-style 30 [--photos FOLDER ...]
 
 Library exemplars are deterministic (photo and seed come from library.yaml). Those copied from Debian
-packages (``debian:PACKAGE:PATH`` sources) need the package unpacked as DIR/PACKAGE (``apt-get download
-PACKAGE && dpkg -x PACKAGE*.deb DIR/PACKAGE``); without it the committed copies are kept. Training variants
+packages (sources named debian:PACKAGE:PATH) need the package unpacked as DIR/PACKAGE (apt-get download
+PACKAGE, then dpkg -x PACKAGE*.deb DIR/PACKAGE); without it the committed copies are kept. Training variants
 draw a random photo (the bundled examples, plus the photos in each --photos folder), crop, size
 and renderer seed each; the folder appears complete or not at all (written under a temporary name,
 renamed at the end). Build-time only: neither this nor the renderers ship in the wheel.
