@@ -22,7 +22,7 @@ from .imageio import path_exists, save_image
 from .outputs import attention_path, check_outputs, is_image_path, may_replace, plan_outputs
 from .styles.base import prompt_slug
 from .styles.diffusion import DiffusionSettings
-from .stylizer import TEXT_SOURCES, Stylizer, mapper_unavailable
+from .stylizer import Stylizer, mapper_unavailable, offered_sources
 from .validation import check_content_arg, check_output_arg, check_run_options
 from .temporal import TemporalSettings
 from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
@@ -64,6 +64,12 @@ outputs:
   overwritten, even with --force. Writes are atomic (no half-written file after a crash).
   Errors are one line on stderr with exit code 2; set SANET_TEXT_DEBUG=1 to see tracebacks.
 """
+# What --help says of each text source; only those offered here are listed.
+SOURCE_HELP = {
+    "library": "built-in styles (offline, the default)",
+    "mapper": "style tokens from the trained text mapper in $SANET_TEXT_MAPPER",
+    "diffusion": "a picture painted from the words by a downloaded model",
+}
 
 
 def _weights(text: str) -> list[float]:
@@ -110,10 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tile", type=_tile, metavar="N",
                         help="stylise in overlapping N px tiles so memory stays bounded at any size "
                              f"(default: {AUTO_TILE} px tiles above {AUTO_TILE_ABOVE} px; 0 = never)")
-    parser.add_argument("--source", type=_source, choices=_offered_sources(), default="library",
-                        help="what text prompts become: library = the bundled style library (offline, default); "
-                             "mapper = style tokens from the learned text mapper; diffusion = a picture painted by "
-                             "a text-to-image model (downloaded once, pictures cached)")
+    parser.add_argument("--source", type=_source, choices=offered_sources(), default="library", metavar="SOURCE",
+                        help="; ".join(f"{source}: {SOURCE_HELP[source]}" for source in offered_sources()))
     parser.add_argument("--diffusion-model", default=DiffusionSettings.model, metavar="ID_OR_FOLDER",
                         help=f"diffusers model for --source diffusion: hub id or local folder (default {DiffusionSettings.model})")
     parser.add_argument("--diffusion-steps", type=_steps, default=DiffusionSettings.steps, metavar="N",
@@ -148,13 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _offered_sources() -> list[str]:
-    """The text sources that can work here: the mapper only when its weights resolve."""
-    return [source for source in TEXT_SOURCES if source != "mapper" or mapper_unavailable() is None]
-
-
 def _source(text: str) -> str:
-    if text == "mapper" and text not in _offered_sources():
+    if text == "mapper" and text not in offered_sources():
         raise argparse.ArgumentTypeError(f"the text mapper is not available: {mapper_unavailable()}")
     return text
 

@@ -111,6 +111,12 @@ def resolve_device(name: str | torch.device) -> torch.device:
         raise UserError(f"unknown device {name!r}; use cpu, cuda or auto") from None
 
 
+def offered_sources() -> list[str]:
+    """The text sources front ends offer: library and diffusion (which says at run time what it lacks),
+    and the mapper only when trained weights for it resolve (none ships)."""
+    return [source for source in TEXT_SOURCES if source != "mapper" or mapper_unavailable() is None]
+
+
 def mapper_unavailable(config: str | Path | MapperConfig = "base", weights: str | Path | None = None) -> str | None:
     """Why the text mapper cannot be used here (its config or weights are missing), or None when it can."""
     try:

@@ -28,7 +28,7 @@ from .commands import Parser
 from .errors import UserError, run_command
 from .imageio import load_pil
 from .paths import EXAMPLES_DIR
-from .stylizer import TEXT_SOURCES, Prompt, Stylizer, StylizerOutput
+from .stylizer import TEXT_SOURCES, Prompt, Stylizer, StylizerOutput, offered_sources
 
 PROG = "sanet-text-web"
 # Uploads over this are cut off by Gradio while they stream in; the pixel-count guard of
@@ -260,7 +260,7 @@ def build_page(page: StylePage) -> gr.Blocks:
                     with gr.Column():
                         prompt = gr.Textbox(label="Style in words", placeholder="Van Gogh starry night",
                                             elem_id="prompt")
-                        source = gr.Radio(list(TEXT_SOURCES), value=page.stylizer.source,
+                        source = gr.Radio(offered_sources(), value=page.stylizer.source,
                                           label="What the prompt becomes", elem_id="source")
                 gr.Markdown(page.sources_note(), elem_id="sources")
                 image_share = gr.Slider(0, 1, value=0.5, step=0.05, elem_id="mix",

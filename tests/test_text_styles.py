@@ -311,3 +311,14 @@ def test_colour_words_paint_and_scale_words_resize_the_exemplars(library: StyleL
     assert [p.label for p in group.parts] == ["watercolor"] and sizes == [round(64 * 1.6)]
     assert group.paint is not None and "colours pastel blue" in group.describe()
     assert text_style("watercolour", model, library, size=64).paint is None
+
+
+def test_help_and_web_page_offer_the_same_text_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from sanet_text.cli import build_parser
+    from sanet_text.stylizer import offered_sources
+
+    monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)
+    help_text = " ".join(build_parser().format_help().split())
+    assert offered_sources() == ["library", "diffusion"]
+    assert "library: built-in styles" in help_text and "diffusion: a picture" in help_text
+    assert "mapper" not in help_text  # no trained mapper ships: not offered until one is given
