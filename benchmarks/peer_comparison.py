@@ -83,7 +83,7 @@ def sanet_method(stylizer: Stylizer, match_color: bool):
     """What ``sanet-text`` does for one style picture: encoded once, then applied to each content."""
     def prepare(style: torch.Tensor):
         prepared = stylizer.prepare([style])
-        return lambda content: stylizer(content[0], prepared, match_color=match_color).image[None]
+        return lambda content: stylizer(content[0], prepared, size=0, match_color=match_color).image[None]
     return prepare
 
 

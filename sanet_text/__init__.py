@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-__all__ = ["Prompt", "PreparedStyle", "Stylizer", "StylizerOutput"]
+# The one place the version is written (pyproject.toml reads it): it follows the shipped model's
+# version (configs/weights.yaml, sanet-base), so package 0.2.2 ships model 0.2.2.
+__version__ = "0.2.2"
+__all__ = ["Prompt", "PreparedStyle", "Stylizer", "StylizerOutput", "list_pretrained"]
 
 if TYPE_CHECKING:
     from .pipeline import PreparedStyle
     from .stylizer import Prompt, Stylizer, StylizerOutput
+    from .weights import list_pretrained
 
 
 def __getattr__(name: str) -> Any:

@@ -109,7 +109,8 @@ class SanetMethod:
         self.stylizer = stylizer
 
     def prepare(self, style: EvalStyle) -> PerImage:
-        return lambda content: self.stylizer(content, [style.style]).image[None]
+        # size=0: the evaluation sizes its contents itself.
+        return lambda content: self.stylizer(content, [style.style], size=0).image[None]
 
 
 # ---------------------------------------------------------------- Gatys

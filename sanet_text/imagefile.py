@@ -7,6 +7,7 @@ so a warm one-shot run (:mod:`sanet_text.quick`) can use it without importing to
 
 from __future__ import annotations
 
+import difflib
 import os
 import stat
 import warnings
@@ -22,6 +23,9 @@ from .errors import UserError, first_line
 # Pillow's decompression-bomb guard, made an error from the pixel count where Pillow only warns.
 MAX_PIXELS = 89_478_485
 MIN_SIDE = 16
+# Longer side, in pixels, content and style pictures are painted at unless asked otherwise: the CLI's,
+# the Python API's and the quick path's default alike.
+DEFAULT_SIZE = 512
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 
@@ -109,13 +113,25 @@ def check_regular_file(path: Path) -> None:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise UserError(f"file not found: {path}") from None
+        raise not_found(path) from None
     except (OSError, ValueError) as err:  # e.g. a name longer than the file system allows
         raise UserError(f"{path}: cannot open ({getattr(err, 'strerror', None) or err})") from None
     if stat.S_ISDIR(mode):
         raise UserError(f"{path} is a folder, not an image")
     if not stat.S_ISREG(mode):
         raise UserError(f"{path} is not a regular file (a FIFO, socket or device); give an image file")
+
+
+def not_found(path: Path) -> UserError:
+    """The "file not found" error, naming the files in its folder that look like a typo of it."""
+    try:
+        names = [entry.name for entry in path.parent.iterdir() if not entry.name.startswith(".")]
+    except OSError:  # the folder is missing or unreadable too
+        names = []
+    # 0.8: one or two letters swapped, missing or doubled in a short name; 0.6 offered unrelated files.
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.8)
+    hint = f"; did you mean {' or '.join(str(path.parent / name) for name in close)}?" if close else ""
+    return UserError(f"file not found: {path}{hint}")
 
 
 def check_writable(path: Path, force: bool, create_folder: bool = False, formats: Iterable[str] = WRITE_FORMATS) -> None:

@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -36,7 +35,7 @@ from .disk_cache import damaged, drop_record, matches_record, write_record
 from .errors import UserError
 from .imagefile import (IMAGE_SUFFIXES, array_to_pil, load_pil, longer_side_to, path_exists, pil_to_array,
                         save_pil)
-from .outputs import check_outputs, is_image_path, may_replace, plan_outputs
+from .outputs import check_outputs, is_image_path, may_replace, plan_outputs, process_seconds
 from .paths import PACKAGE_DIR, cache_dir, configs_dir, prompts_dir
 
 if TYPE_CHECKING:
@@ -248,7 +247,6 @@ def _render(plan: _Plan, content: np.ndarray) -> np.ndarray:
 
 def run(request: Request) -> int | None:
     """Run ``request`` through its plan and return the exit code; None when the full path must run it."""
-    start = time.perf_counter()
     plan = _load_plan(request)
     if plan is None or Path(request.content).suffix.lower() not in IMAGE_SUFFIXES:
         return None
@@ -266,7 +264,7 @@ def run(request: Request) -> int | None:
         save_pil(array_to_pil(image), outputs[0], force=replace)
     except UserError:
         return None
-    print(f"{outputs[0]}  {plan.description}  {time.perf_counter() - start:.1f}s")
+    print(f"{outputs[0]}  {plan.description}  {process_seconds():.1f}s")
     return 0
 
 

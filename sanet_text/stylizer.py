@@ -23,9 +23,11 @@ from typing import Any, Callable, Hashable, Sequence, Union
 import torch
 from PIL import Image
 
+from . import __version__
 from .config import MapperConfig, ModelConfig, load_mapper_config, load_model_config
 from .errors import UserError
 from .export import PRECISIONS, InferenceOptions, autocast, prepare
+from .imagefile import DEFAULT_SIZE
 from .imageio import load_image, load_pil, longer_side_to, path_exists, resize_to, tensor_to_pil
 from .mapper import TextMapper, build_mapper
 from .model import SANet, build_model
@@ -40,7 +42,9 @@ from .styles.mapper_style import mapper_style
 from .styles.text import ExemplarFeatures, text_style
 from .styles.text_encoders import TextEncoder, build_text_encoder
 from .validation import check_prompt_length, check_render_size, check_run_options
-from .weights import resolve_weights
+from .weights import (ENCODER_FILE, MODEL_FILE, find_pretrained, model_metadata, registry, resolve_weights,
+                      save_safetensors)
+from .weights import list_pretrained  # noqa: F401 - re-exported as sanet_text.list_pretrained
 
 TEXT_SOURCES = ("library", "mapper", "diffusion")
 # A content image: a file or a picture.
@@ -57,6 +61,14 @@ class Prompt:
 
 # A style: words (``str`` or :class:`Prompt`), an image (``Path`` or a picture), or one prepared earlier.
 StyleInput = Union[str, Prompt, Path, Picture, PreparedStyle]
+# One style, or a list or tuple of them.
+Styles = Union[StyleInput, Sequence[StyleInput]]
+
+
+def style_list(styles: Styles) -> list[StyleInput]:
+    """``styles`` as a list: a list or tuple as it is, anything else as one style (a ``str`` is one
+    prompt, never a sequence of letters; an array or tensor is one picture)."""
+    return list(styles) if isinstance(styles, (list, tuple)) else [styles]
 
 
 @dataclass(eq=False)
@@ -206,6 +218,8 @@ class Stylizer:
         self._styles = _LRU(cache_size)
         self._exemplars = _LRU(cache_size)
         self._mapper: tuple[TextMapper, TextEncoder] | None = None
+        # The loaded model's version, when from_pretrained knows it (save_pretrained's default).
+        self.model_version: str | None = None
         self._pipelines: dict[str, Any] = {}
 
     @classmethod
@@ -213,26 +227,31 @@ class Stylizer:
         cls,
         weights: str | Path | None = None,
         *,
-        config: str | Path | ModelConfig = "base",
+        config: str | Path | ModelConfig | None = None,
         vgg_weights: str | Path | None = None,
         device: str | torch.device = "auto",
         precision: str = "fp32",
         compile: bool = False,
         **options: Any,
     ) -> Stylizer:
-        """A Stylizer for the SANet of ``config`` (a name in ``configs/model/``, a YAML path, or a ModelConfig).
+        """A Stylizer for a pretrained SANet: ``Stylizer.from_pretrained()("photo.jpg", "ink wash")``.
 
-        ``weights``: SANet weights, a ``.safetensors`` file or a registry name (default: the config's,
-        i.e. the shipped model); ``vgg_weights`` the same for the encoder. ``precision``: fp32, bf16
-        or int8 (see :mod:`sanet_text.export`); ``compile``: ``torch.compile`` the convolution stacks.
+        ``weights``: a folder written by :meth:`save_pretrained`, a ``.safetensors`` file, or a name
+        from :func:`list_pretrained` (default: the shipped model). Its config comes with it (the
+        file's metadata, else the registry's, else ``base``); ``config`` (a name in
+        ``configs/model/``, a YAML path, or a ModelConfig) overrides it. ``vgg_weights``: the
+        encoder's weights, a file or a registry name. ``precision``: fp32, bf16 or int8 (see
+        :mod:`sanet_text.export`); ``compile``: ``torch.compile`` the convolution stacks.
         ``options``: the keyword arguments of :class:`Stylizer` (source, text_encoder, mapper, ...).
-        Cheap: the config and device are checked now, the model is loaded on first use.
+        Cheap: the config, the weights' header and the device are checked now, the model is loaded
+        on first use.
         """
-        model_config = config if isinstance(config, ModelConfig) else load_model_config(config)
+        model_config = load_model_config(config) if isinstance(config, (str, Path)) else config
+        pretrained = find_pretrained(weights, model_config)
         where = resolve_device(device)
 
         def build() -> SANet:
-            model = build_model(model_config, weights, vgg_weights, where)
+            model = build_model(pretrained.config, pretrained.weights, vgg_weights or pretrained.encoder_weights, where)
             # oneDNN's CPU convolutions run 1.3-1.4x faster channels-last in fp32 too (Intel Xeon,
             # 512 px: benchmarks/fast_inference.py), and its bf16 kernels want it.
             channels_last = where.type == "cpu" or precision == "bf16"
@@ -240,7 +259,27 @@ class Stylizer:
                 return model.to(memory_format=torch.channels_last) if channels_last else model
             return prepare(model, InferenceOptions(precision, channels_last=channels_last, compile=compile))
 
-        return cls(build, device=where, precision=precision, **options)
+        stylizer = cls(build, device=where, precision=precision, **options)
+        stylizer.model_version = pretrained.version
+        return stylizer
+
+    def save_pretrained(self, folder: str | Path, *, version: str | None = None) -> Path:
+        """Write the SANet to ``folder`` so that ``from_pretrained(folder)`` rebuilds it, config included.
+
+        ``model.safetensors`` holds the weights with the model config and ``version`` (default: the
+        loaded model's, else the package's) in its metadata; ``encoder.safetensors`` is written only
+        when the encoder is not one the registry finds by name (the ImageNet VGG-19 is not copied).
+        """
+        if self.precision == "int8":
+            raise UserError("save_pretrained needs the float model; use a Stylizer with precision fp32 or bf16")
+        model, folder = self.model, Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        metadata = model_metadata(model.config, version or self.model_version or __version__)
+        save_safetensors({k: v.detach().cpu() for k, v in model.trainable_state_dict().items()},
+                         folder / MODEL_FILE, metadata)
+        if model.config.encoder_weights not in registry():
+            save_safetensors({k: v.detach().cpu() for k, v in model.encoder.state_dict().items()}, folder / ENCODER_FILE)
+        return folder
 
     # ------------------------------------------------------------ components, each built once
 
@@ -293,7 +332,7 @@ class Stylizer:
 
     def check_inputs(
         self,
-        styles: Sequence[StyleInput],
+        styles: Styles,
         *,
         mix: Sequence[float] | None = None,
         masks: Sequence[MaskInput] = (),
@@ -305,6 +344,7 @@ class Stylizer:
         range, counts, weights, empty prompts, unknown or unavailable text sources, unreadable style
         or mask files."""
         check_run_options(alpha=alpha, size=size, style_size=style_size)
+        styles = style_list(styles)
         check_blend(len(styles), mix, len(masks), alpha)
         for style in styles:
             if isinstance(style, str) and path_exists(style) and Path(style).is_file():
@@ -327,7 +367,7 @@ class Stylizer:
             if isinstance(mask, (str, Path)):
                 load_pil(mask)
 
-    def prepare(self, styles: Sequence[StyleInput], *, style_size: int | None = None,
+    def prepare(self, styles: Styles, *, style_size: int | None = None,
                 seed: int | None = None) -> list[PreparedStyle]:
         """Encode ``styles`` once, for any number of later calls (a video's frames, a folder's images).
 
@@ -336,7 +376,7 @@ class Stylizer:
         Stylizer's). ``seed``: the diffusion source's seed (default its settings').
         """
         self.check_inputs(styles)
-        return self._prepare(styles, style_size, seed)
+        return self._prepare(style_list(styles), style_size, seed)
 
     def _prepare(self, styles: Sequence[StyleInput], style_size: int | None, seed: int | None) -> list[PreparedStyle]:
         size = self.style_size if style_size is None else style_size
@@ -390,27 +430,27 @@ class Stylizer:
     def __call__(
         self,
         content: ImageInput,
-        styles: Sequence[StyleInput],
+        styles: Styles,
         *,
         mix: Sequence[float] | None = None,
         masks: Sequence[MaskInput] = (),
         alpha: float = 1.0,
         preserve_color: bool = False,
         match_color: bool = False,
-        size: int | None = None,
+        size: int | None = DEFAULT_SIZE,
         style_size: int | None = None,
         tile: int | None = None,
         seed: int | None = None,
         return_attention: bool = False,
     ) -> StylizerOutput:
-        """Stylise ``content`` (a file or a picture) with ``styles``.
+        """Stylise ``content`` (a file or a picture) with ``styles`` (one style or a list).
 
         ``mix``: one weight per style (normalised), blended everywhere. ``masks``: one per style (or
         one fewer: the last style fills the rest), white = where the style goes, resized to the
         content. ``alpha``: 0 = the content's reconstruction, 1 = full style, above 1 exaggerates.
         ``preserve_color``: keep the content's chroma. ``match_color``: also match the result's
-        colour mean and covariance to the style pictures' (see :class:`~sanet_text.pipeline.Blend`). ``size``: longer side of the content (None or
-        0 = as given). ``tile``: tile side for large images (None = automatic, 0 = never).
+        colour mean and covariance to the style pictures' (see :class:`~sanet_text.pipeline.Blend`). ``size``: longer side of the content in pixels
+        (default 512, as the command line; None or 0 = as given). ``tile``: tile side for large images (None = automatic, 0 = never).
         ``seed``: the diffusion source's seed. ``return_attention``: also return the attention maps.
         """
         self.check_inputs(styles, mix=mix, masks=masks, alpha=alpha, size=size, style_size=style_size)
@@ -421,7 +461,7 @@ class Stylizer:
         image = resize_to(image, size or 0)
         pixel_masks = [mask_tensor(mask, tuple(image.shape[-2:])) for mask in masks]
         prepare_start = time.perf_counter()
-        prepared = self._prepare(styles, style_size, seed)
+        prepared = self._prepare(style_list(styles), style_size, seed)
         style_seconds = time.perf_counter() - prepare_start
         with autocast(self.precision, self.device):
             blend = Blend(mix, pixel_masks, alpha, preserve_color, match_color)

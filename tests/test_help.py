@@ -67,7 +67,7 @@ def test_help_is_plain_text_and_every_option_says_its_default(command, monkeypat
     text, parser = render_help(command, monkeypatch, capsys)
     assert not MARKUP.findall(text), f"{command} --help shows markup: {MARKUP.findall(text)}"
     for action in parser._actions:
-        if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+        if isinstance(action, (argparse._HelpAction, argparse._VersionAction)) or action.help == argparse.SUPPRESS:
             continue
         name = "/".join(action.option_strings) or action.dest
         assert action.help, f"{command}: {name} has no help"
@@ -87,3 +87,31 @@ def test_train_help_says_where_the_data_comes_from(monkeypatch, capsys) -> None:
 def test_rerun_rules_are_in_the_main_help(monkeypatch, capsys) -> None:
     text, _ = render_help("sanet-text", monkeypatch, capsys)
     assert "running the same command again replaces it" in " ".join(text.split())
+
+
+def test_main_help_is_one_short_page_in_plain_words(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # what a terminal, or a pipe, gets
+    text, parser = render_help("sanet-text", monkeypatch, capsys)
+    lines = text.splitlines()
+    assert len(lines) <= 60 and max(map(len, lines)) <= 80
+    examples = [line.strip() for line in lines if line.strip().startswith("sanet-text ")]
+    assert len(examples) == 2 and examples[0].endswith('"Van Gogh starry night"')  # a prompt in quotes
+    for jargon in ("YCbCr", "relu", "AVX", "AMX", "SANet", "torch", "H.264", "luminance"):
+        assert jargon not in text, jargon
+    # Each option is explained once: one entry per option, no second list of the same options below.
+    entries = [line.split()[0].rstrip(",") for line in lines if line.startswith("  -")]
+    options = [a.option_strings[0] for a in parser._actions if a.option_strings and a.help != argparse.SUPPRESS]
+    assert sorted(entries) == sorted(options)
+
+
+def test_version_names_the_package_and_the_model_in_one_scheme(capsys) -> None:
+    import sanet_text
+    from sanet_text.weights import registry
+
+    assert cli.main(["--version"]) == 0
+    shown = capsys.readouterr().out.strip()
+    model = registry()["sanet-base"]
+    assert shown == f"sanet-text {sanet_text.__version__} (model sanet-base {model.version})"
+    assert sanet_text.__version__ == model.version  # the package is released with its model's version
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject and 'attr = "sanet_text.__version__"' in pyproject

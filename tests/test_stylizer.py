@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,14 +14,17 @@ import pytest
 import torch
 from PIL import Image
 
-from sanet_text import Prompt, Stylizer
-from sanet_text.cli import main
+import sanet_text
+from sanet_text import Prompt, Stylizer, list_pretrained
+from sanet_text.cli import build_parser, main
 from sanet_text.errors import UserError
 from sanet_text.imageio import load_image
 from sanet_text.pipeline import stylize
 from sanet_text.styles.diffusion import DiffusionSettings
 from sanet_text.styles.image import style_from_image
 from sanet_text.styles.library import load_library
+from sanet_text.weights import (CONFIG_KEY, VERSION_KEY, WeightSpec, download_pinned, find_pretrained, read_metadata,
+                                read_safetensors, registry, resolve_weights, save_safetensors)
 
 
 @pytest.fixture(autouse=True)
@@ -43,9 +49,9 @@ def encodes(tiny_model):
 
 def test_a_cached_style_gives_what_a_fresh_stylizer_gives(tiny_model, files) -> None:
     stylizer = Stylizer(tiny_model, style_size=0)
-    first = stylizer(files["content"], [files["style"]])
-    again = stylizer(files["content"], [files["style"]])
-    fresh = Stylizer(tiny_model, style_size=0)(files["content"], [files["style"]])
+    first = stylizer(files["content"], [files["style"]], size=0)
+    again = stylizer(files["content"], [files["style"]], size=0)
+    fresh = Stylizer(tiny_model, style_size=0)(files["content"], [files["style"]], size=0)
     assert again.styles[0] is first.styles[0]  # served from the cache, not encoded again
     assert torch.equal(first.image, again.image) and torch.equal(first.image, fresh.image)
     assert first.image.shape == (3, 45, 67)
@@ -56,10 +62,10 @@ def test_a_style_is_encoded_once_for_many_frames(tiny_model, files, encodes) -> 
     frames = [torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(i)) for i in range(4)]
     styles = stylizer.prepare([files["style"]])
     assert encodes() == 1
-    outputs = [stylizer(frame, styles).image for frame in frames]
+    outputs = [stylizer(frame, styles, size=0).image for frame in frames]
     assert encodes() == 1 + len(frames)  # one pass per frame, none for the style
     # Naming the file on every call instead costs nothing more: the file's encoding is cached.
-    assert all(torch.equal(stylizer(frame, [files["style"]]).image, out) for frame, out in zip(frames, outputs))
+    assert all(torch.equal(stylizer(frame, [files["style"]], size=0).image, out) for frame, out in zip(frames, outputs))
     assert encodes() == 1 + 2 * len(frames)
 
 
@@ -75,19 +81,19 @@ def test_the_cache_keeps_the_most_recent_styles(tiny_model, encodes) -> None:
 
 def test_pictures_in_memory_give_what_their_files_give(tiny_model, files) -> None:
     stylizer = Stylizer(tiny_model, style_size=0)
-    reference = stylizer(files["content"], [files["style"]]).image
+    reference = stylizer(files["content"], [files["style"]], size=0).image
     with Image.open(files["content"]) as content, Image.open(files["style"]) as style:
         content, style = content.convert("RGB"), style.convert("RGB")
     pixels = np.array(content)
     for picture in (content, pixels, torch.from_numpy(pixels).permute(2, 0, 1), load_image(files["content"])[None]):
-        assert torch.equal(stylizer(picture, [style]).image, reference)
+        assert torch.equal(stylizer(picture, [style], size=0).image, reference)
 
 
 def test_the_stylizer_is_the_pipeline_with_its_styles_prepared(tiny_model, files) -> None:
     content = load_image(files["content"])
     group = style_from_image(load_image(files["style"]), tiny_model, "paint.png")
     expected = stylize(tiny_model, content[None], [group]).image[0]
-    assert torch.equal(Stylizer(tiny_model, style_size=0)(content, [files["style"]]).image, expected)
+    assert torch.equal(Stylizer(tiny_model, style_size=0)(content, [files["style"]], size=0).image, expected)
 
 
 def test_results_are_what_the_cli_writes(tiny_weights, files, tmp_path) -> None:
@@ -102,33 +108,34 @@ def test_results_are_what_the_cli_writes(tiny_weights, files, tmp_path) -> None:
     flags = dict(zip(tiny_weights[::2], tiny_weights[1::2]))
     stylizer = Stylizer.from_pretrained(flags["--weights"], config=flags["--config"],
                                         vgg_weights=flags["--vgg-weights"], device="cpu", style_size=0)
-    out = stylizer(files["content"], [files["style"]], alpha=0.7, preserve_color=True, masks=[tmp_path / "mask.png"])
+    out = stylizer(files["content"], [files["style"]], alpha=0.7, preserve_color=True, masks=[tmp_path / "mask.png"],
+                   size=0)
     with Image.open(written) as picture:
         assert np.array_equal(np.asarray(out.pil()), np.asarray(picture.convert("RGB")))
-    in_memory = stylizer(files["content"], [files["style"]], alpha=0.7, preserve_color=True, masks=[mask])
+    in_memory = stylizer(files["content"], [files["style"]], alpha=0.7, preserve_color=True, masks=[mask], size=0)
     assert torch.equal(in_memory.image, out.image)  # a mask array is the mask file
 
 
 def test_output_says_what_the_styles_became_and_how_long_it_took(tiny_model, files) -> None:
     stylizer = Stylizer(tiny_model, style_size=64, mapper="tiny")
     out = stylizer(files["content"], [files["style"], "watercolor", Prompt("ink wash", source="mapper")],
-                   mix=[2, 1, 1])
+                   mix=[2, 1, 1], size=0)
     styles = out.description.split(" + ")
     assert styles[0] == "0.50×paint.png"
     assert styles[1].startswith("0.25×") and "watercolor" in styles[1]  # a prompt names the library styles it became
     assert styles[2] == "0.25×ink wash"  # mapper tokens are the prompt itself
     assert out.seconds >= out.style_seconds > 0
-    again = stylizer(files["content"], out.styles, mix=[2, 1, 1])
+    again = stylizer(files["content"], out.styles, mix=[2, 1, 1], size=0)
     assert again.style_seconds < out.style_seconds and torch.equal(again.image, out.image)
 
 
 def test_attention_is_returned_on_request_and_drawn(tiny_model, files) -> None:
     stylizer = Stylizer(tiny_model, style_size=0)
-    plain = stylizer(files["content"], [files["style"]])
+    plain = stylizer(files["content"], [files["style"]], size=0)
     assert plain.attention is None
     with pytest.raises(UserError, match="return_attention"):
         plain.attention_picture()
-    out = stylizer(files["content"], [files["style"], files["style2"]], mix=[1, 1], return_attention=True)
+    out = stylizer(files["content"], [files["style"], files["style2"]], mix=[1, 1], return_attention=True, size=0)
     assert [len(parts) for parts in out.attention] == [1, 1]
     first = out.attention[0][0]
     assert first.shape == (6, 9, 5, 7)  # content cells (45×67 px / 8) × style cells (38×50 px / 8)
@@ -186,3 +193,90 @@ def test_unavailable_sources_say_why_without_loading_anything(tiny_model, tmp_pa
     monkeypatch.setenv("SANET_TEXT_MAPPER", str(tmp_path / "mapper.safetensors"))
     local = Stylizer(tiny_model, diffusion=DiffusionSettings(model=str(tmp_path / "painter")))
     assert local.unavailable_sources() == {}
+
+
+def test_one_style_needs_no_list_and_the_default_size_is_the_clis(tiny_model, files) -> None:
+    stylizer = Stylizer(tiny_model, style_size=64)
+    words = stylizer(files["content"], "watercolor")  # a str is one prompt, not a sequence of letters
+    assert words.description == stylizer(files["content"], ["watercolor"]).description
+    picture = stylizer(files["content"], files["style"])  # a Path is one style picture
+    assert torch.equal(picture.image, stylizer(files["content"], [files["style"]]).image)
+    assert "paint.png" in picture.description
+    assert torch.equal(stylizer.prepare(files["style"])[0].group.parts[0].feat4,
+                       stylizer.prepare([files["style"]])[0].group.parts[0].feat4)
+    # The content (67×45) is painted at the command line's default size, as `sanet-text` would.
+    assert max(words.image.shape[-2:]) == build_parser().get_default("size") == 512
+
+
+def _same_model(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_save_pretrained_then_from_pretrained_rebuilds_the_model_and_its_pictures(tiny_model, files, tmp_path) -> None:
+    saved = Stylizer(tiny_model).save_pretrained(tmp_path / "my-model", version="9.9.9")
+    assert sorted(p.name for p in saved.iterdir()) == ["encoder.safetensors", "model.safetensors"]
+    metadata = read_metadata(saved / "model.safetensors")
+    assert metadata[VERSION_KEY] == "9.9.9"
+    assert json.loads(metadata[CONFIG_KEY]) == json.loads(json.dumps(dataclasses.asdict(tiny_model.config)))
+
+    loaded = Stylizer.from_pretrained(saved, device="cpu")  # no config given: it travels in the file
+    assert loaded.model.config == tiny_model.config and loaded.model_version == "9.9.9"
+    assert _same_model(loaded.model, tiny_model)
+    result = loaded(files["content"], files["style"], size=64)
+    # Loaded for the CPU, the model runs channels-last: other kernels, the same picture to rounding.
+    torch.testing.assert_close(result.image, Stylizer(tiny_model)(files["content"], files["style"], size=64).image,
+                               rtol=0, atol=1e-4)
+    # The CLI takes the folder as --weights, config and all.
+    assert main([str(files["content"]), "--style", str(files["style"]), "--weights", str(saved), "--size", "64",
+                 "--style-size", "512", "-o", str(tmp_path / "cli.png")]) == 0
+    with Image.open(tmp_path / "cli.png") as written:
+        assert np.array_equal(np.asarray(written.convert("RGB")), np.asarray(result.pil()))
+
+
+def test_a_config_field_the_code_does_not_know_is_refused_by_name(tiny_model, tmp_path) -> None:
+    path = Stylizer(tiny_model).save_pretrained(tmp_path / "m") / "model.safetensors"
+    state, metadata = read_safetensors(path, "weights")
+    config = {**json.loads(metadata[CONFIG_KEY]), "from_the_future": 1}
+    save_safetensors(state, path, {**metadata, CONFIG_KEY: json.dumps(config)})
+    with pytest.raises(UserError, match="from_the_future"):
+        Stylizer.from_pretrained(tmp_path / "m", device="cpu")
+
+
+def test_weights_without_a_config_load_as_before(tiny_model, files, tmp_path) -> None:
+    # Files saved before configs travelled (the shipped v0.2.2 file is one) carry no config: the
+    # registry's or the one given is used, and the pictures are the same.
+    plain = tmp_path / "old.safetensors"
+    save_safetensors(tiny_model.trainable_state_dict(), plain)
+    encoder = tmp_path / "vgg.safetensors"
+    save_safetensors(tiny_model.encoder.state_dict(), encoder)
+    old = Stylizer.from_pretrained(plain, config="tiny", vgg_weights=encoder, device="cpu")
+    assert old.model_version is None and _same_model(old.model, tiny_model)
+    shipped = find_pretrained()
+    assert shipped.config.name == "base" and shipped.version == registry()["sanet-base"].version
+    assert CONFIG_KEY not in read_metadata(resolve_weights("sanet-base"))  # the shipped file is such a file
+    assert list_pretrained() == ["sanet-base"] and sanet_text.list_pretrained() == list_pretrained()
+    with pytest.raises(UserError, match="not SANet weights"):
+        Stylizer.from_pretrained("vgg19")
+
+
+def test_hub_downloads_are_pinned_and_checked(monkeypatch, tmp_path) -> None:
+    good = tmp_path / "good.safetensors"
+    good.write_bytes(b"the pinned bytes")
+    spec = WeightSpec(name="remote", env="NO_SUCH_VARIABLE", help="", hf_repo="someone/remote",
+                      hf_file="remote.safetensors", revision="abc123",
+                      sha256=hashlib.sha256(b"the pinned bytes").hexdigest())
+    asked = []
+
+    def fake_download(repo: str, filename: str, revision: str | None = None) -> str:
+        asked.append((repo, filename, revision))
+        return str(good)
+
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
+    assert download_pinned(spec) == good and asked == [("someone/remote", "remote.safetensors", "abc123")]
+    good.write_bytes(b"other bytes")
+    with pytest.raises(UserError, match="not the pinned"):
+        download_pinned(spec)
+    with pytest.raises(UserError, match="pinned revision"):
+        download_pinned(dataclasses.replace(spec, revision=None))
+    assert all(spec.revision and spec.sha256 for spec in registry().values() if spec.hf_repo)
