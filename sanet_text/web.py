@@ -318,8 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="where to run (default auto)")
     parser.add_argument("--weights", metavar="PATH", help="SANet weights (.safetensors) instead of the shipped ones")
     parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 encoder weights")
-    # Model config name or YAML path; only tests and developers need another than "base".
-    parser.add_argument("--config", default="base", help=argparse.SUPPRESS)
+    # Model config name or YAML path (default: the one the weights carry, else "base"); for tests and developers.
+    parser.add_argument("--config", help=argparse.SUPPRESS)
     return parser
 
 
