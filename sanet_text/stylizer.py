@@ -218,8 +218,10 @@ class Stylizer:
         self._styles = _LRU(cache_size)
         self._exemplars = _LRU(cache_size)
         self._mapper: tuple[TextMapper, TextEncoder] | None = None
-        # The loaded model's version, when from_pretrained knows it (save_pretrained's default).
+        # What from_pretrained loaded: the model's version (save_pretrained's default) and the encoder's
+        # weights (a file there is copied by save_pretrained; None: the model config's).
         self.model_version: str | None = None
+        self.encoder_weights: str | Path | None = None
         self._pipelines: dict[str, Any] = {}
 
     @classmethod
@@ -261,6 +263,7 @@ class Stylizer:
 
         stylizer = cls(build, device=where, precision=precision, **options)
         stylizer.model_version = pretrained.version
+        stylizer.encoder_weights = vgg_weights or pretrained.encoder_weights
         return stylizer
 
     def save_pretrained(self, folder: str | Path, *, version: str | None = None) -> Path:
@@ -268,7 +271,8 @@ class Stylizer:
 
         ``model.safetensors`` holds the weights with the model config and ``version`` (default: the
         loaded model's, else the package's) in its metadata; ``encoder.safetensors`` is written only
-        when the encoder is not one the registry finds by name (the ImageNet VGG-19 is not copied).
+        when the encoder is not one the registry finds by name (the ImageNet VGG-19 is not copied; a
+        ``vgg_weights`` file given to from_pretrained is).
         """
         if self.precision == "int8":
             raise UserError("save_pretrained needs the float model; use a Stylizer with precision fp32 or bf16")
@@ -277,7 +281,7 @@ class Stylizer:
         metadata = model_metadata(model.config, version or self.model_version or __version__)
         save_safetensors({k: v.detach().cpu() for k, v in model.trainable_state_dict().items()},
                          folder / MODEL_FILE, metadata)
-        if model.config.encoder_weights not in registry():
+        if str(self.encoder_weights or model.config.encoder_weights) not in registry():
             save_safetensors({k: v.detach().cpu() for k, v in model.encoder.state_dict().items()}, folder / ENCODER_FILE)
         return folder
 

@@ -280,3 +280,17 @@ def test_hub_downloads_are_pinned_and_checked(monkeypatch, tmp_path) -> None:
     with pytest.raises(UserError, match="pinned revision"):
         download_pinned(dataclasses.replace(spec, revision=None))
     assert all(spec.revision and spec.sha256 for spec in registry().values() if spec.hf_repo)
+
+
+def test_an_encoder_given_as_a_file_travels_with_the_saved_model(tiny_model, tmp_path, monkeypatch) -> None:
+    encoder = tmp_path / "vgg.safetensors"
+    save_safetensors(tiny_model.encoder.state_dict(), encoder)
+    weights = tmp_path / "sanet.safetensors"
+    save_safetensors(tiny_model.trainable_state_dict(), weights)
+    # As if the config named the registry's VGG-19 while the user gave their own file.
+    monkeypatch.setattr("sanet_text.stylizer.registry", lambda: {"random": None})
+    saved = Stylizer.from_pretrained(weights, config="tiny", vgg_weights=encoder, device="cpu").save_pretrained(
+        tmp_path / "out")
+    assert (saved / "encoder.safetensors").is_file()
+    monkeypatch.undo()
+    assert _same_model(Stylizer.from_pretrained(saved, device="cpu").model, tiny_model)
