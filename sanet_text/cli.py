@@ -160,7 +160,8 @@ def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
     """Run parsed ``args``; ``request``: the same command as the quick path sees it (it then leaves a plan)."""
     check_content_arg(args.content)
     check_output_arg(args.output)
-    check_run_options(temporal=args.temporal, diffusion_steps=args.diffusion_steps)
+    check_run_options(diffusion_steps=args.diffusion_steps)
+    TemporalSettings(strength=args.temporal)  # its check, for images too: a bad value is a mistake either way
     styles: list[Path | str] = [Path(value) if is_image_path(value) else value
                                 for value in ([args.prompt] if args.prompt is not None else []) + args.style]
     stylizer = Stylizer.from_pretrained(

@@ -70,14 +70,13 @@ RUN_RULES: dict[str, Rule] = {
     "--size": SIDE,
     "--style-size": SIDE,
     "--alpha": Rule(False, 0, MAX_ALPHA),
-    "--temporal": Rule(False, 0, 1),
     "--diffusion-steps": Rule(True, 1, MAX_DIFFUSION_STEPS),
 }
 
 
 def check_run_options(**options: Any) -> None:
-    """Refuse run options out of range: ``size``, ``style_size``, ``alpha``, ``temporal``,
-    ``diffusion_steps`` (keyword names; None = not given)."""
+    """Refuse run options out of range: ``size``, ``style_size``, ``alpha``, ``diffusion_steps``
+    (keyword names; None = not given). ``--temporal`` is checked by TemporalSettings."""
     for key, value in options.items():
         if value is not None:
             RUN_RULES["--" + key.replace("_", "-")].check("--" + key.replace("_", "-"), value)
