@@ -16,6 +16,7 @@ from tqdm import tqdm
 from . import __version__, quick
 from .clips import stylize_video
 from .commands import Parser, image_files, pixel_size
+from .disk_cache import unusable
 from .config import load_model_config
 from .errors import UserError, run_command
 from .export import PRECISIONS
@@ -218,6 +219,8 @@ def _remember(request: quick.Request, stylizer: Stylizer, prepared: list, descri
         return
     try:
         quick.remember(request, stylizer, prepared[0], description, slug)
+    except OSError as err:  # the cache folder: said once, as for every other cache file
+        unusable(err)
     except Exception as err:  # noqa: BLE001
         if os.environ.get("SANET_TEXT_DEBUG"):
             raise

@@ -36,17 +36,17 @@ DIGEST = "sha256"
 _NOTED: set[str] = set()
 
 
-def note(message: str) -> None:
-    """One line on stderr, once per process."""
-    if message not in _NOTED:
-        _NOTED.add(message)
+def note(message: str, key: str | None = None) -> None:
+    """One line on stderr, once per process for each ``key`` (default: the message itself)."""
+    if (key or message) not in _NOTED:
+        _NOTED.add(key or message)
         print(f"sanet-text: note: {message}", file=sys.stderr)
 
 
 def unusable(err: OSError) -> None:
     """Say that the cache cannot be written and the run goes on without it."""
     note(f"the cache folder {cache_dir()} cannot be used ({err.strerror or err}); running without it "
-         "(set SANET_TEXT_CACHE to a writable folder to keep converted weights and embeddings)")
+         "(set SANET_TEXT_CACHE to a writable folder to keep converted weights and embeddings)", key=str(cache_dir()))
 
 
 def damaged(path: Path, what: str) -> None:
