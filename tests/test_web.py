@@ -327,15 +327,15 @@ IDLE_BUDGET_MB = 1000
 
 
 def flat_png(path: Path, width: int, height: int) -> None:
-    """A grey RGB PNG of ``width``×``height`` that compresses to a few hundred KB: small on the wire,
-    huge decoded, just under the bomb guard at 81 MP. Written row by row, so the test holds no image."""
+    """A grey PNG of ``width``×``height``, one byte a pixel as in issue 22 (81 MP in 78 KB): small on
+    the wire, huge decoded, just under the bomb guard. Written row by row, so the test holds no image."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    compressor, row = zlib.compressobj(9), b"\0" + b"\x80" * (3 * width)
+    compressor, row = zlib.compressobj(9), b"\0" + b"\x80" * width
     data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
 
 
