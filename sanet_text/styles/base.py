@@ -66,7 +66,7 @@ class StyleGroup:
 
     def describe(self) -> str:
         """E.g. ``"van gogh starry night" -> starry_night 0.82, impressionism 0.18``."""
-        if len(self.parts) == 1 and self.parts[0].label == self.source:
+        if len(self.parts) == 1 and self.parts[0].label == self.source and not self.note:
             return self.source
         # A long prompt is shortened: the output line should still fit a terminal line or two.
         shown = self.source if len(self.source) <= SHOWN_PROMPT else self.source[:SHOWN_PROMPT - 1] + "…"
