@@ -122,3 +122,17 @@ def test_stylize_paints_the_output_in_the_group_colours(tiny_model) -> None:
     # alpha 0 is the content's reconstruction: no colour either.
     none = stylize(tiny_model, content, [painted], Blend(alpha=0.0)).image[0].reshape(3, -1).numpy()
     assert _share(none, pink, 0.25) + _share(none, teal, 0.25) < 0.1
+
+
+def test_a_colour_prompt_leaves_no_quick_plan(tmp_path, monkeypatch, tiny_weights) -> None:
+    """The quick path has no step that paints named colours: a second run must take the full path."""
+    pytest.importorskip("onnxruntime")
+    from sanet_text.cli import main
+    from sanet_text.paths import EXAMPLES_DIR
+
+    monkeypatch.delenv("SANET_TEXT_QUICK")
+    monkeypatch.setenv("SANET_TEXT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    content = str(EXAMPLES_DIR / "chelsea.jpg")
+    assert main([content, "watercolour in pink and teal", "-o", "out.png", *tiny_weights]) == 0
+    assert not list((tmp_path / "cache").glob("quick/*/plan.json"))
