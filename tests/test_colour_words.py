@@ -27,6 +27,9 @@ def test_named_colours_leave_the_style_text_with_their_joiners() -> None:
     ("emerald impressionism", "impressionism", ["emerald"]),
     ("ink wash in navy blue tones", "ink wash", ["navy blue"]),
     ("light grey and dark gray mosaic", "mosaic", ["light grey", "dark gray"]),
+    ("blue green watercolour", "watercolour", ["blue green"]),
+    # In a list each colour word is a colour, though "red orange" and "yellow green" are table names too.
+    ("red orange yellow green blue cubism", "cubism", ["red", "orange", "yellow", "green", "blue"]),
 ])
 def test_colour_names_come_from_the_table_longest_first(prompt: str, style_text: str, colours: list[str]) -> None:
     words = parse_prompt(prompt)
@@ -72,6 +75,13 @@ def test_stroke_words_set_the_scale(prompt: str, scale: float, style_text: str) 
 def test_a_prompt_of_colour_words_only_keeps_its_text_for_the_library() -> None:
     words = parse_prompt("pink and teal")
     assert words.style_text == "pink and teal" and len(words.colours) == 2
+
+
+def test_many_named_colours_each_keep_a_tenth_of_the_picture() -> None:
+    words = parse_prompt("red, yellow, green, blue, purple and pink cubism")
+    assert words.paint is not None and len(words.paint.colours) == 6
+    painted = gradient_map(_smooth_image(3), words.paint)
+    assert all(_share(painted, c.rgb) >= 0.10 for c in words.colours)
 
 
 def test_every_palette_colour_is_in_the_table() -> None:

@@ -68,6 +68,8 @@ class _Vocabulary:
     stroke_nouns: frozenset[tuple[str, ...]]
     palettes: dict[str, dict[str, Any]]
     smooth: float
+    smooth_many: float
+    few: int
     texture: float
     shade: float
 
@@ -120,6 +122,8 @@ def vocabulary() -> _Vocabulary:
         stroke_nouns=frozenset(tuple(tokens(n)) for n in spec["stroke_nouns"]),
         palettes={name: {**p, "colours": [NamedColour(c, table[c]) for c in p["colours"]]} for name, p in palettes.items()},
         smooth=float(spec["smooth"]),
+        smooth_many=float(spec["smooth_many"]),
+        few=int(spec["few_colours"]),
         texture=float(spec["texture"]),
         shade=float(spec["shade"]),
     )
@@ -149,6 +153,8 @@ def parse_prompt(prompt: str) -> PromptWords:
             i += 1
             continue
         kind, value = vocab.phrases[tuple(words[i:i + length])]
+        if kind == "colour" and length > 1 and _in_a_list(words, i, length, dropped, vocab):
+            length, value = 1, vocab.phrases[(words[i],)][1]
         if kind == "colour" and value not in colours:
             colours.append(value)
         elif kind == "palette":
@@ -176,6 +182,19 @@ def parse_prompt(prompt: str) -> PromptWords:
     return PromptWords(style_text or prompt.strip(), tuple(colours), palette, scale, _paint(colours, palette, vocab))
 
 
+def _is_colour(phrase: tuple[str, ...], vocab: _Vocabulary) -> bool:
+    return vocab.phrases.get(phrase, ("",))[0] == "colour"
+
+
+def _in_a_list(words: list[str], start: int, length: int, dropped: list[bool], vocab: _Vocabulary) -> bool:
+    """Whether a compound colour made of colour words ("red orange", "green blue") sits in a list of
+    colours ("red orange yellow green blue"), where each word is a colour of its own."""
+    if not all(_is_colour((word,), vocab) for word in words[start:start + length]):
+        return False
+    after = start + length < len(words) and _is_colour((words[start + length],), vocab)
+    return after or (start > 0 and dropped[start - 1] and _is_colour((words[start - 1],), vocab))
+
+
 def _mix(rgb: RGB, towards: float, amount: float) -> RGB:
     return tuple(c + (towards - c) * amount for c in rgb)  # type: ignore[return-value]
 
@@ -183,7 +202,7 @@ def _mix(rgb: RGB, towards: float, amount: float) -> RGB:
 def _paint(colours: list[NamedColour], palette: str | None, vocab: _Vocabulary) -> PaintColours | None:
     """The colours the output is painted in: the named ones (tinted by a pastel word), else the palette's."""
     settings = vocab.palettes.get(palette, {}) if palette else {}
-    smooth = float(settings.get("smooth", vocab.smooth))
+    smooth = float(settings.get("smooth", vocab.smooth if len(colours) <= vocab.few else vocab.smooth_many))
     if colours:
         rgbs = [_mix(c.rgb, 1.0, float(settings.get("tint", 0.0))) for c in colours]
     elif settings:
