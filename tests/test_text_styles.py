@@ -322,3 +322,8 @@ def test_help_and_web_page_offer_the_same_text_sources(monkeypatch: pytest.Monke
     assert offered_sources() == ["library", "diffusion"]
     assert "library: built-in styles" in help_text and "diffusion: a picture" in help_text
     assert "mapper" not in help_text  # no trained mapper ships: not offered until one is given
+
+
+def test_a_single_style_prompt_with_a_palette_word_still_says_the_palette(library: StyleLibrary) -> None:
+    group = text_style("neon", build_model("tiny"), library, size=64)
+    assert group.paint is not None and "palette neon" in group.describe()
