@@ -17,6 +17,8 @@ compositions, typos, other languages, non-style prompts) it reports:
   the colour words (or >= 30 %).
 - grey share for "black and white" prompts: pixels with CIELAB chroma below ``--grey-chroma``;
   done at >= 90 %.
+- stroke scale: the mean absolute difference between neighbouring pixels (grey levels, 0-255) of
+  "fine X", "X" and "X with thick strokes": finer strokes, more fine detail.
 - seconds per prompt: resolving (parse, typo correction, sentence encoder; loaded, no cached
   embeddings), and a whole stylisation (the Stylizer warm, exemplar features cached after first use).
 
@@ -164,7 +166,27 @@ def colour_table_rows(prompts: list[Labelled], size: int, delta_e: float, chroma
                 cells = ", ".join(f"{c} {with_words[c]:.0%} (without: {without[c]:.0%})" for c in item.colours)
             passed += ok
             rows.append(f"| {item.prompt} | {photo} | {cells} | {'yes' if ok else 'NO'} |")
-    return rows, seconds, passed, total
+    return rows + ["", "| style | photo | fine | as is | thick |", "| --- | --- | ---: | ---: | ---: |",
+                   *stroke_rows(render)], seconds, passed, total
+
+
+SCALE_STYLES = ("oil painting", "watercolour", "cubism")
+
+
+def stroke_detail(image: np.ndarray) -> float:
+    grey = image.mean(-1) * 255
+    return float(np.abs(np.diff(grey, axis=0)).mean() + np.abs(np.diff(grey, axis=1)).mean()) / 2
+
+
+def stroke_rows(render) -> list[str]:
+    """Fine detail of "fine X" / "X" / "X with thick strokes" on each photo."""
+    rows = []
+    for style in SCALE_STYLES:
+        for photo in PHOTOS:
+            details = [stroke_detail(render(photo, prompt))
+                       for prompt in (f"fine {style}", style, f"{style} with thick strokes")]
+            rows.append(f"| {style} | {photo} | {details[0]:.1f} | {details[1]:.1f} | {details[2]:.1f} |")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
