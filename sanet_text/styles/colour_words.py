@@ -75,6 +75,7 @@ class _Vocabulary:
 
 
 def tokens(text: str) -> list[str]:
+    """``text``'s words and joining symbols, lower case: ``"Black & white"`` -> ``["black", "&", "white"]``."""
     return _TOKEN.findall(text.lower())
 
 
