@@ -37,7 +37,7 @@ def test_colour_names_come_from_the_table_longest_first(prompt: str, style_text:
 
 
 @pytest.mark.parametrize("prompt", ["charcoal drawing", "brick wall", "starry sky over the sea", "Van Gogh",
-                                    "grass texture", "a cat"])
+                                    "grass texture", "a cat", "oil pastel", "soft pastel drawing", "neon sign"])
 def test_words_that_name_things_are_not_colours(prompt: str) -> None:
     words = parse_prompt(prompt)
     assert words.style_text == prompt and words.paint is None and words.scale == 1.0

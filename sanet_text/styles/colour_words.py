@@ -62,7 +62,8 @@ class PromptWords:
 
 @dataclass(frozen=True)
 class _Vocabulary:
-    phrases: dict[tuple[str, ...], tuple[str, Any]]  # tokens -> ("colour", NamedColour) / ("palette", name) / ("scale", f)
+    # tokens -> ("colour", NamedColour) / ("palette", name) / ("scale", factor) / ("keep", None)
+    phrases: dict[tuple[str, ...], tuple[str, Any]]
     joiners: frozenset[str]
     colour_nouns: frozenset[tuple[str, ...]]
     stroke_nouns: frozenset[tuple[str, ...]]
@@ -116,6 +117,8 @@ def vocabulary() -> _Vocabulary:
             phrases[tuple(tokens(phrase))] = ("palette", name)
     for word, factor in spec["scale_words"].items():
         phrases[(word,)] = ("scale", float(factor))
+    for phrase in spec["keep"]:
+        phrases[tuple(tokens(phrase))] = ("keep", None)
     return _Vocabulary(
         phrases=phrases,
         joiners=frozenset(spec["joiners"]),
@@ -154,6 +157,9 @@ def parse_prompt(prompt: str) -> PromptWords:
             i += 1
             continue
         kind, value = vocab.phrases[tuple(words[i:i + length])]
+        if kind == "keep":
+            i += length
+            continue
         if kind == "colour" and length > 1 and _in_a_list(words, i, length, dropped, vocab):
             length, value = 1, vocab.phrases[(words[i],)][1]
         if kind == "colour" and value not in colours:
