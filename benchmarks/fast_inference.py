@@ -24,16 +24,17 @@ from typing import Callable
 
 import torch
 
-from sanet_text import export, losses
-from sanet_text.errors import UserError
-from sanet_text.export import InferenceOptions
-from sanet_text.imageio import load_image, resize_to
-from sanet_text.model import SANet, build_model
-from sanet_text.paths import EXAMPLES_DIR, prompts_dir
-from sanet_text.pipeline import stylize
+from sanet_text.core.errors import UserError
+from sanet_text.core.paths import EXAMPLES_DIR, prompts_dir
+from sanet_text.core.sysinfo import system_info
+from sanet_text.images.imageio import load_image, resize_to
+from sanet_text.models import losses
+from sanet_text.models.model import SANet, build_model
+from sanet_text.render import export
+from sanet_text.render.export import InferenceOptions
+from sanet_text.render.pipeline import stylize
 from sanet_text.styles.base import StyleGroup
 from sanet_text.styles.image import style_from_image
-from sanet_text.sysinfo import system_info
 
 TIMING_PAIR = (EXAMPLES_DIR / "chelsea.jpg", EXAMPLES_DIR / "starry_night.jpg")
 # Not among export.calibration_pairs() (the first four photos with Starry Night).

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from sanet_text.paths import EXAMPLES_DIR
+from sanet_text.core.paths import EXAMPLES_DIR
+from sanet_text.core.sysinfo import system_info
+from sanet_text.render.tiling import AUTO_TILE
 from sanet_text.stylizer import Stylizer
-from sanet_text.sysinfo import system_info
-from sanet_text.tiling import AUTO_TILE
 
 
 def measure(config: str, size: int, tile: int | None) -> dict[str, float]:

@@ -6,7 +6,7 @@ Runs the README's quick starts (image style; prompt "Van Gogh starry night") and
 blends three library styles, first with an empty cache (the first run: VGG conversion, text
 embeddings, exemplar features, the quick path's ONNX graph) and then ``--runs`` times with that
 cache warm, and prints each stage's median seconds. Warm single-style runs take the quick path
-(:mod:`sanet_text.quick`: onnxruntime, no torch); ``--full`` sends every run down the full path
+(:mod:`sanet_text.frontends.quick`: onnxruntime, no torch); ``--full`` sends every run down the full path
 (``SANET_TEXT_QUICK=0``), for the before/after. Stages are timed inside the child by wrapping the functions that do them
 (exclusive times: a stage nested in another is not counted twice); "interpreter start and exit" is
 the wall time the child's own clock does not see. The machine and its load come first, because on
@@ -51,22 +51,22 @@ PROBES = (
     ("exemplar features: VGG pass", "sanet_text.stylizer", "exemplar_features"),
     ("style image: VGG pass", "sanet_text.stylizer", "style_from_image"),
     ("style tokens", "sanet_text.stylizer", "prepare_style"),
-    ("content: VGG pass, blend", "sanet_text.pipeline", "_render"),
-    ("attention (fuse)", "sanet_text.model", "SANet.fuse"),
-    ("attention (fuse)", "sanet_text.model", "SANet.fuse_parts"),
-    ("decode", "sanet_text.model", "SANet.decode"),
-    ("write PNG", "sanet_text.cli", "save_image"),
-    ("quick plan: ONNX export (first run)", "sanet_text.export", "export_onnx"),
+    ("content: VGG pass, blend", "sanet_text.render.pipeline", "_render"),
+    ("attention (fuse)", "sanet_text.models.model", "SANet.fuse"),
+    ("attention (fuse)", "sanet_text.models.model", "SANet.fuse_parts"),
+    ("decode", "sanet_text.models.model", "SANet.decode"),
+    ("write PNG", "sanet_text.frontends.cli", "save_image"),
+    ("quick plan: ONNX export (first run)", "sanet_text.render.export", "export_onnx"),
 )
 # The quick path's stages, timed before it runs (it must not import torch).
 QUICK_PROBES = (
-    ("quick: plan lookup (code and weight files checked)", "sanet_text.quick", "_load_plan"),
-    ("quick: content load + resize", "sanet_text.quick", "resize_longer"),
-    ("quick: import onnxruntime + session", "sanet_text.quick", "_session"),
-    ("quick: graph run (VGG, attention, decoder)", "sanet_text.quick", "_render"),
-    ("write PNG", "sanet_text.quick", "save_pil"),
+    ("quick: plan lookup (code and weight files checked)", "sanet_text.frontends.quick", "_load_plan"),
+    ("quick: content load + resize", "sanet_text.frontends.quick", "resize_longer"),
+    ("quick: import onnxruntime + session", "sanet_text.frontends.quick", "_session"),
+    ("quick: graph run (VGG, attention, decoder)", "sanet_text.frontends.quick", "_render"),
+    ("write PNG", "sanet_text.frontends.quick", "save_pil"),
 )
-IMPORT_TORCH, IMPORT_CLI = "import torch", "import sanet_text.cli (rest)"
+IMPORT_TORCH, IMPORT_CLI = "import torch", "import sanet_text.frontends.cli (rest)"
 OTHER, INTERPRETER = "other (arguments, checks, library file, ...)", "interpreter start and exit"
 ORDER = tuple(dict.fromkeys((*(label for label, _, _ in QUICK_PROBES), IMPORT_TORCH, IMPORT_CLI,
                              *(label for label, _, _ in PROBES), OTHER, INTERPRETER)))
@@ -124,7 +124,7 @@ def probe(out: Path, argv: list[str]) -> None:
         os._exit(code)  # as the console script ends
 
     try:
-        import sanet_text.quick as quick
+        import sanet_text.frontends.quick as quick
     except ImportError:  # older commits: no quick path
         quick = None
     if quick is not None:
@@ -136,7 +136,7 @@ def probe(out: Path, argv: list[str]) -> None:
     import torch  # noqa: F401  (timed on its own: the largest import)
 
     torch_done = time.perf_counter()
-    import sanet_text.cli as cli
+    import sanet_text.frontends.cli as cli
 
     clock.seconds[IMPORT_TORCH] = torch_done - torch_start
     clock.seconds[IMPORT_CLI] = time.perf_counter() - torch_done
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         probe(args.probe, args.cli)
         return 0
 
-    from sanet_text.sysinfo import system_info
+    from sanet_text.core.sysinfo import system_info
 
     print(system_info().line())
     print(f"# {load()} before")

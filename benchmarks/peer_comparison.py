@@ -31,15 +31,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from sanet_text.attention import channel_stats, mean_variance_norm
-from sanet_text.baselines import MagentaMethod, magenta_model_dir
-from sanet_text.encoder import Encoder
-from sanet_text.imageio import load_image, resize_to, tensor_to_pil
+from sanet_text.core.paths import EXAMPLES_DIR as EXAMPLES, prompts_dir
+from sanet_text.core.sysinfo import system_info
+from sanet_text.evaluation.baselines import MagentaMethod, magenta_model_dir
+from sanet_text.images.imageio import load_image, resize_to, tensor_to_pil
+from sanet_text.models.attention import channel_stats, mean_variance_norm
+from sanet_text.models.encoder import Encoder
+from sanet_text.models.vgg_convert import caffe_input_conv, convs_from_keras_h5
+from sanet_text.models.weights import installed_file, registry
 from sanet_text.stylizer import Stylizer
-from sanet_text.paths import EXAMPLES_DIR as EXAMPLES, prompts_dir
-from sanet_text.sysinfo import system_info
-from sanet_text.vgg_convert import caffe_input_conv, convs_from_keras_h5
-from sanet_text.weights import installed_file, registry
 
 EXEMPLAR_STYLES = ("watercolor", "cubism", "ukiyo_e", "pointillism")
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")

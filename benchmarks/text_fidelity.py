@@ -39,10 +39,10 @@ import numpy as np
 import torch
 import yaml
 
+from sanet_text.core.sysinfo import system_info
 from sanet_text.styles.colour_words import colour_table, parse_prompt
 from sanet_text.styles.library import LibrarySpec, StyleLibrary
 from sanet_text.styles.text_encoders import build_text_encoder
-from sanet_text.sysinfo import system_info
 
 PROMPTS = Path(__file__).with_name("text_fidelity.yaml")
 PHOTOS = ("astronaut", "coffee", "rocket")

@@ -27,14 +27,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from sanet_text import losses
-from sanet_text.clips import as_array, fit, frame_size, to_uint8
-from sanet_text.imageio import load_image, resize_to
-from sanet_text.paths import EXAMPLES_DIR
+from sanet_text.core.paths import EXAMPLES_DIR
+from sanet_text.core.sysinfo import system_info
+from sanet_text.images.imageio import load_image, resize_to
+from sanet_text.models import losses
 from sanet_text.stylizer import Stylizer
-from sanet_text.sysinfo import system_info
-from sanet_text.temporal import TemporalBlender, TemporalSettings, warping_difference
-from sanet_text.video import probe, read_frames
+from sanet_text.video.clips import as_array, fit, frame_size, to_uint8
+from sanet_text.video.temporal import TemporalBlender, TemporalSettings, warping_difference
+from sanet_text.video.video import probe, read_frames
 
 REPO = Path(__file__).resolve().parents[1]
 MODES = ("per-frame", "temporal")

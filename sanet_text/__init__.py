@@ -15,9 +15,9 @@ __version__ = "0.2.2"
 __all__ = ["Prompt", "PreparedStyle", "Stylizer", "StylizerOutput", "list_pretrained"]
 
 if TYPE_CHECKING:
-    from .pipeline import PreparedStyle
+    from .models.weights import list_pretrained
+    from .render.pipeline import PreparedStyle
     from .stylizer import Prompt, Stylizer, StylizerOutput
-    from .weights import list_pretrained
 
 
 def __getattr__(name: str) -> Any:

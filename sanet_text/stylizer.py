@@ -24,15 +24,19 @@ import torch
 from PIL import Image
 
 from . import __version__
-from .config import MapperConfig, ModelConfig, load_mapper_config, load_model_config
-from .errors import UserError
-from .export import PRECISIONS, InferenceOptions, autocast, prepare
-from .imagefile import DEFAULT_SIZE
-from .imageio import load_image, load_pil, longer_side_to, path_exists, resize_to, tensor_to_pil
-from .mapper import TextMapper, build_mapper
-from .model import SANet, build_model
-from .pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_key
-from .pipeline import AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
+from .core.config import MapperConfig, ModelConfig, load_mapper_config, load_model_config
+from .core.errors import UserError
+from .images.imagefile import DEFAULT_SIZE
+from .images.imageio import load_image, load_pil, longer_side_to, path_exists, resize_to, tensor_to_pil
+from .images.pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_key
+from .models.mapper import TextMapper, build_mapper
+from .models.model import SANet, build_model
+from .models.weights import (ENCODER_FILE, MODEL_FILE, find_pretrained, model_metadata, registry, resolve_weights,
+                             save_safetensors)
+from .models.weights import list_pretrained  # noqa: F401 - re-exported as sanet_text.list_pretrained
+from .options.validation import check_prompt_length, check_render_size, check_run_options
+from .render.export import PRECISIONS, InferenceOptions, autocast, prepare
+from .render.pipeline import AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
 from .styles.base import StyleGroup, check_prompt
 from .styles.diffusion import DiffusionSettings, diffusion_style, diffusion_unavailable, load_pipeline
 from .styles.exemplar_cache import cached_exemplar_features
@@ -41,10 +45,6 @@ from .styles.library import LibraryStyle, StyleLibrary, load_library
 from .styles.mapper_style import mapper_style
 from .styles.text import ExemplarFeatures, text_style
 from .styles.text_encoders import TextEncoder, build_text_encoder
-from .validation import check_prompt_length, check_render_size, check_run_options
-from .weights import (ENCODER_FILE, MODEL_FILE, find_pretrained, model_metadata, registry, resolve_weights,
-                      save_safetensors)
-from .weights import list_pretrained  # noqa: F401 - re-exported as sanet_text.list_pretrained
 
 TEXT_SOURCES = ("library", "mapper", "diffusion")
 # A content image: a file or a picture.
@@ -99,7 +99,7 @@ class StylizerOutput:
 
     def attention_picture(self) -> Image.Image:
         """The attention of the first style that has a picture, as heat maps on it (needs ``return_attention``)."""
-        from .attention_maps import render_attention
+        from .render.attention_maps import render_attention
 
         if self.attention is None:
             raise UserError("no attention maps: call the Stylizer with return_attention=True")
@@ -243,7 +243,7 @@ class Stylizer:
         file's metadata, else the registry's, else ``base``); ``config`` (a name in
         ``configs/model/``, a YAML path, or a ModelConfig) overrides it. ``vgg_weights``: the
         encoder's weights, a file or a registry name. ``precision``: fp32, bf16 or int8 (see
-        :mod:`sanet_text.export`); ``compile``: ``torch.compile`` the convolution stacks.
+        :mod:`sanet_text.render.export`); ``compile``: ``torch.compile`` the convolution stacks.
         ``options``: the keyword arguments of :class:`Stylizer` (source, text_encoder, mapper, ...).
         Cheap: the config, the weights' header and the device are checked now, the model is loaded
         on first use.
@@ -453,7 +453,7 @@ class Stylizer:
         one fewer: the last style fills the rest), white = where the style goes, resized to the
         content. ``alpha``: 0 = the content's reconstruction, 1 = full style, above 1 exaggerates.
         ``preserve_color``: keep the content's chroma. ``match_color``: also match the result's
-        colour mean and covariance to the style pictures' (see :class:`~sanet_text.pipeline.Blend`). ``size``: longer side of the content in pixels
+        colour mean and covariance to the style pictures' (see :class:`~sanet_text.render.pipeline.Blend`). ``size``: longer side of the content in pixels
         (default 512, as the command line; None or 0 = as given). ``tile``: tile side for large images (None = automatic, 0 = never).
         ``seed``: the diffusion source's seed. ``return_attention``: also return the attention maps.
         """

@@ -51,7 +51,7 @@ def served(args: Sequence[str], folder: Path, seconds: float = 90) -> Iterator[s
     log = folder / "server.log"
     env = {**os.environ, "GRADIO_TEMP_DIR": str(folder / "gradio"), "GRADIO_ANALYTICS_ENABLED": "False"}
     with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "sanet_text.web", "--port", str(port), *args],
+        server = subprocess.Popen([sys.executable, "-m", "sanet_text.frontends.web", "--port", str(port), *args],
                                   env=env, cwd=folder, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/"

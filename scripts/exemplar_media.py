@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from sanet_text.synth_styles import composition, map_palette
+from sanet_text.training.synth_styles import composition, map_palette
 
 Renderer = Callable[[Image.Image, int], Image.Image]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from sanet_text import Stylizer
-from sanet_text.imageio import load_image, resize_to, tensor_to_pil
-from sanet_text.paths import EXAMPLES_DIR
-from sanet_text.synth_styles import procedural_style
+from sanet_text.core.paths import EXAMPLES_DIR
+from sanet_text.images.imageio import load_image, resize_to, tensor_to_pil
+from sanet_text.training.synth_styles import procedural_style
 
 TILE_W, LABEL = 256, 16
 

@@ -8,8 +8,8 @@ folder holds, beside the checkout's own shipped weights:
 * ``vgg19.safetensors``: the encoder in fp16 (half the size; its features differ from fp32's by
   about one part in a thousand, far below what the losses resolve);
 * ``data/content``, ``data/styles``: every training image, downscaled to the largest short side
-  training looks at (``scale[1]`` of the config, by the same :func:`sanet_text.data.shrink_short_side`
-  that :class:`sanet_text.data.RandomCrops` applies on load) and stored as high-quality JPEG;
+  training looks at (``scale[1]`` of the config, by the same :func:`sanet_text.training.data.shrink_short_side`
+  that :class:`sanet_text.training.data.RandomCrops` applies on load) and stored as high-quality JPEG;
 * ``data/palettes.json`` as is.
 
 ``scripts/gpu_finetune.sh`` trains from it. The validation folder is not packed: choosing a
@@ -25,10 +25,10 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-from sanet_text.config import load_train_config
-from sanet_text.data import find_images, shrink_short_side
-from sanet_text.imageio import load_image, tensor_to_pil
-from sanet_text.weights import resolve_vgg
+from sanet_text.core.config import load_train_config
+from sanet_text.images.imageio import load_image, tensor_to_pil
+from sanet_text.models.weights import resolve_vgg
+from sanet_text.training.data import find_images, shrink_short_side
 
 JPEG_QUALITY = 92
 

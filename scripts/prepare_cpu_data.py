@@ -12,7 +12,7 @@ Written under ``--out``:
 * ``styles/<source>/``: artwork and textures: Van Gogh's Starry Night, KDE Plasma wallpapers
   (digital paintings), GNOME backgrounds, Sway/Lomiri wallpapers, GIMP patterns tiled to 512 px,
   scikit-image textures (the procedural styles are generated during training, see
-  :mod:`sanet_text.synth_styles`);
+  :mod:`sanet_text.training.synth_styles`);
 * ``palettes.json``: GIMP's colour palettes, for the procedural styles;
 * ``validation/content`` and ``validation/styles``: photos and artwork that training never sees,
   for choosing checkpoints and for ``benchmarks/peer_comparison.py --pairs validation``;

@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from sanet_text.config import ModelConfig, load_model_config
-from sanet_text.model import SANet, build_model
+from sanet_text.core.config import ModelConfig, load_model_config
+from sanet_text.models.model import SANet, build_model
 
 # Tiny models gain nothing from threads, and on a busy machine idle-spinning worker threads make
 # each convolution a thousand times slower.
@@ -153,7 +153,7 @@ def write_odd(tmp_path: Path) -> Callable[[str], Path]:
 @pytest.fixture
 def run(tiny_weights, capsys):
     """Run the CLI with the tiny model at the inputs' own (small) sizes; returns (exit code, stdout, stderr lines)."""
-    from sanet_text.cli import main
+    from sanet_text.frontends.cli import main
 
     def invoke(*args: object) -> tuple[int, list[str], list[str]]:
         code = main(["--size", "0", "--style-size", "0", *map(str, args), *tiny_weights])

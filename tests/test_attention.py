@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 import torch
 
-from sanet_text.attention import StyleAttention, channel_stats, explicit_attention, fused_attention
-from sanet_text.config import load_model_config
-from sanet_text.model import SANet
+from sanet_text.core.config import load_model_config
+from sanet_text.models.attention import StyleAttention, channel_stats, explicit_attention, fused_attention
+from sanet_text.models.model import SANet
 
 
 def _peaked(b: int = 2, c: int = 8, nq: int = 50, nk: int = 70) -> tuple[torch.Tensor, ...]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sanet_text import bench
-from sanet_text.baselines import magenta_model_dir
+from sanet_text.core.sysinfo import system_info
+from sanet_text.evaluation import bench
+from sanet_text.evaluation.baselines import magenta_model_dir
 from sanet_text.styles.library import load_library
-from sanet_text.sysinfo import system_info
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from sanet_text.cli import build_parser
-from sanet_text.errors import UserError
+from sanet_text.core.errors import UserError
+from sanet_text.frontends.cli import build_parser
 
 
 @pytest.fixture

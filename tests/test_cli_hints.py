@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sanet_text.outputs import process_seconds
+from sanet_text.frontends.outputs import process_seconds
 
 
 @pytest.fixture
@@ -48,6 +48,7 @@ def test_printed_seconds_count_from_the_process_start(run, files_here) -> None:
 
 
 def test_process_seconds_include_what_ran_before_the_package_was_imported() -> None:
-    code = "import time; time.sleep(1); from sanet_text.outputs import process_seconds; print(process_seconds())"
+    code = ("import time; time.sleep(1); from sanet_text.frontends.outputs import process_seconds; "
+            "print(process_seconds())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(result.stdout) >= 1.0

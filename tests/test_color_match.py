@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from conftest import noise_image
 
-from sanet_text.color import color_stats, match_color, mix_color_stats
-from sanet_text.imageio import pil_to_tensor
-from sanet_text.pipeline import Blend, stylize
+from sanet_text.images.color import color_stats, match_color, mix_color_stats
+from sanet_text.images.imageio import pil_to_tensor
+from sanet_text.render.pipeline import Blend, stylize
 from sanet_text.styles.base import StyleFeatures, StyleGroup
 from sanet_text.styles.image import style_from_image
 

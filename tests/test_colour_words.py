@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sanet_text.palette import PaintColours, gradient_map
-from sanet_text.pipeline import Blend, stylize
+from sanet_text.images.palette import PaintColours, gradient_map
+from sanet_text.render.pipeline import Blend, stylize
 from sanet_text.styles.colour_words import colour_table, parse_prompt, vocabulary
 from sanet_text.styles.image import style_from_image
 
@@ -137,8 +137,8 @@ def test_stylize_paints_the_output_in_the_group_colours(tiny_model) -> None:
 def test_a_colour_prompt_leaves_no_quick_plan(tmp_path, monkeypatch, tiny_weights) -> None:
     """The quick path has no step that paints named colours: a second run must take the full path."""
     pytest.importorskip("onnxruntime")
-    from sanet_text.cli import main
-    from sanet_text.paths import EXAMPLES_DIR
+    from sanet_text.core.paths import EXAMPLES_DIR
+    from sanet_text.frontends.cli import main
 
     monkeypatch.delenv("SANET_TEXT_QUICK")
     monkeypatch.setenv("SANET_TEXT_CACHE", str(tmp_path / "cache"))

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from sanet_text.data import RandomCrops, StyleSamples, read_palettes
-from sanet_text.errors import UserError
-from sanet_text.losses import style_loss, style_loss_terms
-from sanet_text.synth_styles import KINDS, jitter_colours, procedural_style
+from sanet_text.core.errors import UserError
+from sanet_text.models.losses import style_loss, style_loss_terms
+from sanet_text.training.data import RandomCrops, StyleSamples, read_palettes
+from sanet_text.training.synth_styles import KINDS, jitter_colours, procedural_style
 
 from conftest import noise_image
 
@@ -52,8 +52,8 @@ def test_data_workers_change_nothing_in_the_batches(folder: Path) -> None:
     (and a resumed one) sees."""
     import dataclasses
 
-    from sanet_text.config import TrainConfig
-    from sanet_text.stages import style_stream
+    from sanet_text.core.config import TrainConfig
+    from sanet_text.training.stages import style_stream
 
     config = TrainConfig(style_dirs=(str(folder),), crop=24, batch_size=3, steps=4, synthetic_styles=0.5)
     alone = list(style_stream(config, 1, 0, 1))

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from sanet_text.cli import main
-from sanet_text.errors import UserError
+from sanet_text.core.errors import UserError
+from sanet_text.frontends.cli import main
 from sanet_text.styles import diffusion
 from sanet_text.styles.diffusion import DiffusionSettings, diffusion_style, exemplar_path, paint_exemplar, paint_size
 

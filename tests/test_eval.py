@@ -10,9 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from sanet_text import eval as evaluation
-from sanet_text.baselines import GatysConfig, MagentaMethod, StyleTarget, gatys, image_eval_style, magenta_model_dir
-from sanet_text.eval import COLUMNS, LABEL_HEIGHT, PAD, edge_ssim, main, sobel_magnitude
+from sanet_text.evaluation import eval as evaluation
+from sanet_text.evaluation.baselines import (GatysConfig, MagentaMethod, StyleTarget, gatys, image_eval_style,
+                                             magenta_model_dir)
+from sanet_text.evaluation.eval import COLUMNS, LABEL_HEIGHT, PAD, edge_ssim, main, sobel_magnitude
 from sanet_text.styles.library import load_library
 from sanet_text.stylizer import Stylizer
 

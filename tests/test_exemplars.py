@@ -14,8 +14,8 @@ from PIL import Image
 
 from exemplar_media import RENDERERS, render  # scripts/, on the test path (pyproject.toml)
 
-from sanet_text.paths import EXAMPLES_DIR, prompts_dir
-from sanet_text.synth_styles import COMPOSITIONS, composition
+from sanet_text.core.paths import EXAMPLES_DIR, prompts_dir
+from sanet_text.training.synth_styles import COMPOSITIONS, composition
 REQUIRED = {"pointillism", "mosaic", "watercolor", "ink_wash", "cubism", "pencil_sketch", "pop_art",
             "oil_impasto", "stained_glass", "pixel_art", "neon", "ukiyo_e"}
 

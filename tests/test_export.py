@@ -10,12 +10,12 @@ import torch
 from conftest import noise_image
 from PIL import Image
 
-from sanet_text import export
-from sanet_text.cli import main
-from sanet_text.errors import UserError
-from sanet_text.export import InferenceOptions, autocast, prepare
-from sanet_text.imageio import pil_to_tensor
-from sanet_text.pipeline import Blend, stylize
+from sanet_text.core.errors import UserError
+from sanet_text.frontends.cli import main
+from sanet_text.images.imageio import pil_to_tensor
+from sanet_text.render import export
+from sanet_text.render.export import InferenceOptions, autocast, prepare
+from sanet_text.render.pipeline import Blend, stylize
 
 # These tests measure the network's numerics; the colour matching after it would rescale their errors.
 NETWORK_ONLY = Blend(match_color=False)

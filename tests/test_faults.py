@@ -25,20 +25,20 @@ import torch
 import yaml
 from PIL import Image
 
-import sanet_text.train as train_module
-import sanet_text.weights as weights_module
+import sanet_text.models.weights as weights_module
+import sanet_text.training.train as train_module
 from conftest import _png_header_only
 from safetensors.torch import load_file, save_file
-from sanet_text import cli
-from sanet_text.checkpoint import checkpoint_folders, latest_checkpoint, save_checkpoint
-from sanet_text.config import load_train_config
-from sanet_text.disk_cache import cached_tensors
-from sanet_text.errors import UserError
-from sanet_text.imageio import load_pil
-from sanet_text.stages import ImageStage
+from sanet_text.core.config import load_train_config
+from sanet_text.core.disk_cache import cached_tensors
+from sanet_text.core.errors import UserError
+from sanet_text.frontends import cli
+from sanet_text.images.imageio import load_pil
+from sanet_text.render.tiling import render_tiled, tile_windows
 from sanet_text.stylizer import Stylizer
-from sanet_text.tiling import render_tiled, tile_windows
-from sanet_text.train import train
+from sanet_text.training.checkpoint import checkpoint_folders, latest_checkpoint, save_checkpoint
+from sanet_text.training.stages import ImageStage
+from sanet_text.training.train import train
 from train_helpers import final_weights, train_config  # noqa: F401 (a fixture)
 
 # ---------------------------------------------------------------- training: damaged checkpoints
@@ -210,7 +210,7 @@ KILLED_CHILD = textwrap.dedent("""
         return real_save(obj, path, *args, **kwargs)
 
     torch.save = save
-    from sanet_text.train import main
+    from sanet_text.training.train import main
     main(["--config", sys.argv[1]])
 """)
 
@@ -592,7 +592,7 @@ def test_hostile_python_api_calls_raise_user_error(tiny_model, case) -> None:
 
 
 def test_size_up_to_the_limit_still_fits_the_pixel_budget() -> None:
-    from sanet_text.validation import MAX_SIDE, check_render_size
+    from sanet_text.options.validation import MAX_SIDE, check_render_size
 
     check_render_size(MAX_SIDE, MAX_SIDE * 4 // 3)  # a 4:3 photo at the largest --size
     with pytest.raises(UserError, match="over the 89.5 MP limit"):
@@ -689,8 +689,8 @@ def test_damaged_cached_tensors_are_computed_again(tmp_path, capsys) -> None:
 def test_a_truncated_quick_path_graph_is_rebuilt_by_the_next_full_run(tiny_weights, tmp_path, monkeypatch,
                                                                     capsys) -> None:
     pytest.importorskip("onnxruntime")
-    from sanet_text import quick
-    from sanet_text.paths import EXAMPLES_DIR
+    from sanet_text.core.paths import EXAMPLES_DIR
+    from sanet_text.frontends import quick
 
     monkeypatch.delenv("SANET_TEXT_QUICK")
     monkeypatch.setenv("SANET_TEXT_CACHE", str(tmp_path / "cache"))

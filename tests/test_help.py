@@ -11,7 +11,10 @@ from typing import Callable
 
 import pytest
 
-from sanet_text import bench, cli, eval as eval_command, export, train
+from sanet_text.evaluation import bench, eval as eval_command
+from sanet_text.frontends import cli
+from sanet_text.render import export
+from sanet_text.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # Sphinx/RST that leaks from docstrings: ``literal``, `interpreted`, :mod:`x`, **bold**.
@@ -106,7 +109,7 @@ def test_main_help_is_one_short_page_in_plain_words(monkeypatch, capsys) -> None
 
 def test_version_names_the_package_and_the_model_in_one_scheme(capsys) -> None:
     import sanet_text
-    from sanet_text.weights import registry
+    from sanet_text.models.weights import registry
 
     assert cli.main(["--version"]) == 0
     shown = capsys.readouterr().out.strip()

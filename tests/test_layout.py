@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles, inference imports no benchmark code, configs by kind with only their own keys."""
+"""The package's shape: one folder per layer, imports only point down the layers, no import cycles,
+inference imports no command-line, training or evaluation code, configs by kind with only their own keys."""
 
 from __future__ import annotations
 
@@ -10,12 +11,34 @@ from pathlib import Path
 
 import pytest
 
-from sanet_text.config import (MapperConfig, ModelConfig, config_names, load_mapper_config, load_model_config,
-                               load_train_config, load_yaml)
-from sanet_text.errors import UserError
-from sanet_text.paths import configs_dir
+from sanet_text.core.config import (MapperConfig, ModelConfig, config_names, load_mapper_config, load_model_config,
+                                    load_train_config, load_yaml)
+from sanet_text.core.errors import UserError
+from sanet_text.core.paths import configs_dir
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sanet_text"
+
+# Bottom to top; docs/ARCHITECTURE.md draws the same table. A module may import from its own layer
+# and from the layers below it, never from above. Layers that share a row are siblings: neither
+# imports the other (training shares the models and styles with inference but never the Stylizer).
+LAYERS: list[tuple[str, ...]] = [
+    ("core",),
+    ("images",),
+    ("models",),
+    ("styles",),
+    ("render",),
+    ("options",),
+    ("api", "training"),
+    ("video",),
+    ("evaluation",),
+    ("frontends",),
+    ("entry points",),
+]
+# Modules in the package root, which is no layer of its own: the public API, and the documented
+# `python -m sanet_text.train/bench/export` commands (thin shims over the moved modules).
+ROOT_MODULES = {"sanet_text": "api", "sanet_text.stylizer": "api",
+                "sanet_text.train": "entry points", "sanet_text.bench": "entry points",
+                "sanet_text.export": "entry points"}
 
 
 def _module_name(path: Path) -> str:
@@ -24,7 +47,7 @@ def _module_name(path: Path) -> str:
 
 
 def import_graph() -> dict[str, set[str]]:
-    """Module -> the package modules it imports anywhere (top level or inside functions)."""
+    """Module -> the package modules it imports anywhere (top level, inside functions, for type checking)."""
     modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
@@ -43,6 +66,28 @@ def import_graph() -> dict[str, set[str]]:
                 deps.update(a.name for a in node.names if a.name in modules)
         graph[name] = deps - {name}
     return graph
+
+
+def layer_of(module: str) -> str:
+    """A module's layer: its folder under sanet_text/, or its entry in ROOT_MODULES."""
+    if module in ROOT_MODULES:
+        return ROOT_MODULES[module]
+    folder = module.split(".")[1] if "." in module else ""
+    return folder if (PACKAGE / folder).is_dir() and folder else "none (a module in the package root)"
+
+
+def test_every_module_lives_in_a_layer_folder() -> None:
+    known = {layer for row in LAYERS for layer in row}
+    homeless = sorted(f"{m} ({layer_of(m)})" for m in import_graph() if layer_of(m) not in known)
+    assert not homeless, f"modules outside the layers {sorted(known)}: {homeless}"
+
+
+def test_imports_only_point_down_the_layers() -> None:
+    rank = {layer: row for row, layers in enumerate(LAYERS) for layer in layers}
+    upward = sorted(f"{a} ({layer_of(a)}) imports {b} ({layer_of(b)})"
+                    for a, deps in import_graph().items() for b in deps
+                    if layer_of(a) != layer_of(b) and rank[layer_of(b)] >= rank[layer_of(a)])
+    assert not upward, "imports that point up or sideways:\n" + "\n".join(upward)
 
 
 def test_no_module_imports_one_that_imports_it_back() -> None:
@@ -65,10 +110,10 @@ def test_no_module_imports_one_that_imports_it_back() -> None:
     assert not cycles, f"import cycles: {cycles}"
 
 
-def test_inference_imports_no_benchmark_or_command_line_code() -> None:
-    code = ("import sys, sanet_text.pipeline, sanet_text.stylizer; "
-            "print(sorted(m for m in sys.modules if m == 'resource' or m.startswith(('sanet_text.bench', "
-            "'sanet_text.cli', 'sanet_text.eval', 'sanet_text.baselines', 'sanet_text.commands'))))")
+def test_inference_imports_no_command_line_training_or_evaluation_code() -> None:
+    code = ("import sys, sanet_text.render.pipeline, sanet_text.stylizer; "
+            "print(sorted(m for m in sys.modules if m == 'resource' or m.startswith(('sanet_text.evaluation', "
+            "'sanet_text.frontends', 'sanet_text.training', 'sanet_text.options.commands'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -11,11 +11,11 @@ from safetensors.torch import save_file
 from torchvision.transforms.functional import to_tensor
 
 from conftest import noise_image
-from sanet_text import losses as L
-from sanet_text.config import load_mapper_config
-from sanet_text.errors import UserError
-from sanet_text.mapper import TextMapper, build_mapper
-from sanet_text.model import SANet
+from sanet_text.core.config import load_mapper_config
+from sanet_text.core.errors import UserError
+from sanet_text.models import losses as L
+from sanet_text.models.mapper import TextMapper, build_mapper
+from sanet_text.models.model import SANet
 from sanet_text.styles.mapper_style import mapper_style
 from sanet_text.styles.text_encoders import OpenCLIPEncoder
 

@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
-from sanet_text.config import load_model_config
-from sanet_text.errors import UserError
-from sanet_text.model import build_model
+from sanet_text.core.config import load_model_config
+from sanet_text.core.errors import UserError
+from sanet_text.models.model import build_model
 
 
 def test_shapes_at_odd_size() -> None:
@@ -119,7 +119,7 @@ def test_the_style_code_blends_like_the_features() -> None:
 
 
 def test_v02_weights_load_into_the_multilevel_model(tmp_path) -> None:
-    from sanet_text.weights import save_safetensors
+    from sanet_text.models.weights import save_safetensors
 
     plain_config = load_model_config("tiny")
     plain = build_model(plain_config)

@@ -17,11 +17,11 @@ import pytest
 import torch
 
 from sanet_text import Stylizer
-from sanet_text.errors import UserError
-from sanet_text.model import build_model
+from sanet_text.core.errors import UserError
+from sanet_text.models.model import build_model
+from sanet_text.styles import text as text_styles
 from sanet_text.styles.exemplar_cache import cached_exemplar_features, encoder_hash
 from sanet_text.styles.library import LibrarySpec, load_library
-from sanet_text.styles import text as text_styles
 from sanet_text.styles.text import exemplar_features
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ def test_a_warm_prompt_run_gives_the_cold_runs_image(tiny_model, tiny_passes, mo
 
 def _imports(tmp_path: Path, *argv: str) -> set[str]:
     """The heavy modules a fresh ``sanet-text argv`` process has imported when it ends."""
-    code = ("import atexit, json, sys; from sanet_text.cli import main; "
+    code = ("import atexit, json, sys; from sanet_text.frontends.cli import main; "
             f"atexit.register(lambda: print(json.dumps([m for m in {HEAVY!r} if m in sys.modules])))\n"
             "sys.exit(main(sys.argv[1:]))")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -166,8 +166,8 @@ def test_a_missing_exemplar_is_the_usual_one_line_error(tiny_model, tmp_path) ->
 def _console(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
     """``sanet-text argv`` as the console script runs it (main, then os._exit)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "sanet_text.console", *argv], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=300)
+    return subprocess.run([sys.executable, "-m", "sanet_text.frontends.console", *argv], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=300)
 
 
 def test_the_console_script_exits_quickly_with_its_output_and_code_intact(tmp_path, tiny_weights) -> None:

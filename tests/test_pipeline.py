@@ -8,11 +8,11 @@ import torch
 from PIL import Image
 from conftest import noise_image
 
-from sanet_text.attention_maps import heat_overlay, render_attention
-from sanet_text.color import preserve_color, rgb_to_ycbcr
-from sanet_text.errors import UserError
-from sanet_text.imageio import pil_to_tensor
-from sanet_text.pipeline import Blend, stylize
+from sanet_text.core.errors import UserError
+from sanet_text.images.color import preserve_color, rgb_to_ycbcr
+from sanet_text.images.imageio import pil_to_tensor
+from sanet_text.render.attention_maps import heat_overlay, render_attention
+from sanet_text.render.pipeline import Blend, stylize
 from sanet_text.styles.base import StyleGroup
 from sanet_text.styles.image import style_from_image
 

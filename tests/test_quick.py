@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sanet_text import quick
-from sanet_text.cli import main
-from sanet_text.paths import EXAMPLES_DIR
+from sanet_text.core.paths import EXAMPLES_DIR
+from sanet_text.frontends import quick
+from sanet_text.frontends.cli import main
 
 pytest.importorskip("onnxruntime")
 
@@ -57,7 +57,8 @@ def _levels(path: Path) -> np.ndarray:
 def test_a_second_run_takes_the_quick_path_without_torch_and_gives_the_same_picture(tmp_path, warm) -> None:
     argv = [CHELSEA, "--style", STARRY, "-o", "quick.png", *warm]
     child = subprocess.run(
-        [sys.executable, "-c", "import sys; from sanet_text import console, quick; code = quick.try_run(sys.argv[1:]); "
+        [sys.executable, "-c", "import sys; from sanet_text.frontends import console, quick; "
+         "code = quick.try_run(sys.argv[1:]); "
          "print(code, 'torch' in sys.modules)", *argv],
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})

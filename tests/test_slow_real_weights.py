@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from sanet_text import losses as L
-from sanet_text.cli import main
-from sanet_text.imageio import load_image, resize_to
-from sanet_text.model import build_model
-from sanet_text.vgg_convert import example_batch
-from sanet_text.paths import EXAMPLES_DIR, SHIPPED_DIR
-from sanet_text.weights import resolve_vgg
+from sanet_text.core.paths import EXAMPLES_DIR, SHIPPED_DIR
+from sanet_text.frontends.cli import main
+from sanet_text.images.imageio import load_image, resize_to
+from sanet_text.models import losses as L
+from sanet_text.models.model import build_model
+from sanet_text.models.vgg_convert import example_batch
+from sanet_text.models.weights import resolve_vgg
 
 pytestmark = pytest.mark.slow
 CHELSEA, STARRY = EXAMPLES_DIR / "chelsea.jpg", EXAMPLES_DIR / "starry_night.jpg"

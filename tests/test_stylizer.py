@@ -16,15 +16,15 @@ from PIL import Image
 
 import sanet_text
 from sanet_text import Prompt, Stylizer, list_pretrained
-from sanet_text.cli import build_parser, main
-from sanet_text.errors import UserError
-from sanet_text.imageio import load_image
-from sanet_text.pipeline import stylize
+from sanet_text.core.errors import UserError
+from sanet_text.frontends.cli import build_parser, main
+from sanet_text.images.imageio import load_image
+from sanet_text.models.weights import (CONFIG_KEY, VERSION_KEY, WeightSpec, download_pinned, find_pretrained,
+                                       read_metadata, read_safetensors, registry, save_safetensors)
+from sanet_text.render.pipeline import stylize
 from sanet_text.styles.diffusion import DiffusionSettings
 from sanet_text.styles.image import style_from_image
 from sanet_text.styles.library import load_library
-from sanet_text.weights import (CONFIG_KEY, VERSION_KEY, WeightSpec, download_pinned, find_pretrained, read_metadata,
-                                read_safetensors, registry, save_safetensors)
 
 
 @pytest.fixture(autouse=True)

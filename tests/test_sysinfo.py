@@ -11,7 +11,7 @@ import pytest
 import torch
 from test_video import write_clip
 
-from sanet_text.sysinfo import system_info
+from sanet_text.core.sysinfo import system_info
 
 ROOT = Path(__file__).resolve().parents[1]
 

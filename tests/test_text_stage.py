@@ -13,14 +13,14 @@ import yaml
 from safetensors.torch import save_file
 
 from conftest import noise_image
-from sanet_text.checkpoint import latest_checkpoint
-from sanet_text.clip_guidance import load_clip
-from sanet_text.config import ClipConfig, load_train_config
-from sanet_text.errors import UserError
-from sanet_text.mapper import build_mapper
-from sanet_text.model import SANet, build_model
-from sanet_text.stages import TextStage
-from sanet_text.train import main, train
+from sanet_text.core.config import ClipConfig, load_train_config
+from sanet_text.core.errors import UserError
+from sanet_text.models.clip_guidance import load_clip
+from sanet_text.models.mapper import build_mapper
+from sanet_text.models.model import SANet, build_model
+from sanet_text.training.checkpoint import latest_checkpoint
+from sanet_text.training.stages import TextStage
+from sanet_text.training.train import main, train
 from train_helpers import final_weights, write_run_config
 
 TINY_CONFIG = Path("configs/train/text_tiny.yaml")

@@ -9,11 +9,11 @@ import pytest
 import torch
 import yaml
 
-from sanet_text.errors import UserError
-from sanet_text.model import build_model
+from sanet_text.core.errors import UserError
+from sanet_text.core.paths import prompts_dir
+from sanet_text.models.model import build_model
 from sanet_text.styles.library import LibrarySpec, StyleLibrary, load_library
 from sanet_text.styles.text import exemplar_features, text_style
-from sanet_text.paths import prompts_dir
 from sanet_text.styles.text_encoders import OpenCLIPEncoder, TextEncoder, build_text_encoder
 
 TINY_CLIP = {
@@ -314,7 +314,7 @@ def test_colour_words_paint_and_scale_words_resize_the_exemplars(library: StyleL
 
 
 def test_help_and_web_page_offer_the_same_text_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from sanet_text.cli import build_parser
+    from sanet_text.frontends.cli import build_parser
     from sanet_text.stylizer import offered_sources
 
     monkeypatch.delenv("SANET_TEXT_MAPPER", raising=False)

@@ -8,11 +8,11 @@ import torch
 from conftest import noise_image
 from PIL import Image
 
-from sanet_text import tiling
-from sanet_text.cli import main
-from sanet_text.errors import UserError
-from sanet_text.imageio import pil_to_tensor
-from sanet_text.pipeline import Blend, stylize
+from sanet_text.core.errors import UserError
+from sanet_text.frontends.cli import main
+from sanet_text.images.imageio import pil_to_tensor
+from sanet_text.render import tiling
+from sanet_text.render.pipeline import Blend, stylize
 from sanet_text.styles.image import style_from_image
 
 
@@ -70,7 +70,7 @@ def test_whole_image_statistics_are_what_keeps_tiles_consistent(tiny_model, styl
         context.stats = None
         return context
 
-    monkeypatch.setattr("sanet_text.pipeline.whole_image_context", own_statistics_per_tile)
+    monkeypatch.setattr("sanet_text.render.pipeline.whole_image_context", own_statistics_per_tile)
     per_tile = (stylize(tiny_model, content, [style], tile=384).image - untiled).abs().mean()
     assert per_tile > 20 * shared
 

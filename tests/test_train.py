@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from sanet_text import losses as L
-from sanet_text.checkpoint import checkpoint_folders, latest_checkpoint, resume_point
-from sanet_text.config import TrainConfig, load_train_config
-from sanet_text.errors import UserError
-from sanet_text.model import build_model
-from sanet_text.overrides import apply_overrides
-from sanet_text.stages import ImageStage
-from sanet_text.train import main as train_main
-from sanet_text.train import train
+from sanet_text.core.config import TrainConfig, load_train_config
+from sanet_text.core.errors import UserError
+from sanet_text.models import losses as L
+from sanet_text.models.model import build_model
+from sanet_text.training.checkpoint import checkpoint_folders, latest_checkpoint, resume_point
+from sanet_text.training.overrides import apply_overrides
+from sanet_text.training.stages import ImageStage
+from sanet_text.training.train import main as train_main
+from sanet_text.training.train import train
 from train_helpers import final_weights, train_config  # noqa: F401 (a fixture)
 
 

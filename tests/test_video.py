@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import noise_image
 
-from sanet_text import video
-from sanet_text.clips import as_array
 from sanet_text.stylizer import Stylizer
-from sanet_text.temporal import TemporalBlender, TemporalSettings, warping_error
-from sanet_text.video import probe, read_frames, rewrite_video
+from sanet_text.video import video
+from sanet_text.video.clips import as_array
+from sanet_text.video.temporal import TemporalBlender, TemporalSettings, warping_error
+from sanet_text.video.video import probe, read_frames, rewrite_video
 
 SIZE = (64, 48)
 STEP = 2  # px the synthetic camera pans per frame

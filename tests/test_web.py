@@ -19,11 +19,11 @@ from gradio.data_classes import FileData  # noqa: E402
 
 from browser import CHROMIUM_FLAGS, chromium, new_result_src, served  # noqa: E402
 from conftest import noise_image  # noqa: E402
-from sanet_text.errors import UserError  # noqa: E402
+import sanet_text.frontends.web  # noqa: E402
+from sanet_text.core.errors import UserError  # noqa: E402
+from sanet_text.frontends.web import (EXAMPLES_DIR, MASK_CANVAS, MAX_SIZE, MAX_UPLOAD, StylePage,  # noqa: E402
+                                      build_page, build_parser, UploadedImage, main, mask_canvas, painted_mask, serve)
 from sanet_text.stylizer import Stylizer  # noqa: E402
-import sanet_text.web  # noqa: E402
-from sanet_text.web import (EXAMPLES_DIR, MASK_CANVAS, MAX_SIZE, MAX_UPLOAD, StylePage, build_page,  # noqa: E402
-                            build_parser, UploadedImage, main, mask_canvas, painted_mask, serve)
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def test_odd_but_good_uploads_become_upright_rgb(write_odd) -> None:
 def test_importing_the_page_writes_nothing_beside_it() -> None:
     # gradio's component metaclass writes a .pyi stub beside the module of a component subclass; type
     # checkers would then read that stale copy instead of web.py.
-    assert not Path(sanet_text.web.__file__).with_suffix(".pyi").exists()
+    assert not Path(sanet_text.frontends.web.__file__).with_suffix(".pyi").exists()
 
 
 def test_the_page_offers_every_control_and_bundled_examples(page) -> None:
@@ -362,7 +362,7 @@ def test_bursts_of_huge_and_small_uploads_keep_the_servers_memory_bounded(tiny_w
                 256, 0, False)
 
     with served([*tiny_weights, "--queue-size", "32"], tmp_path) as url:
-        (server,) = [p for p in psutil.Process().children() if "sanet_text.web" in p.cmdline()]
+        (server,) = [p for p in psutil.Process().children() if "sanet_text.frontends.web" in p.cmdline()]
         client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
         started = time.monotonic()
         # Two bursts: 4 huge uploads at once, then 20 small ones and a broken one.

@@ -12,7 +12,7 @@ import yaml
 from PIL import Image
 from safetensors.torch import load_file
 
-from sanet_text.checkpoint import latest_checkpoint
+from sanet_text.training.checkpoint import latest_checkpoint
 
 
 def write_run_config(base: Path, folder: Path, name: str, **fields) -> Path:

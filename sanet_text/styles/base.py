@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..color import ColorStats, mix_color_stats
-from ..errors import UserError
-from ..palette import PaintColours
+from ..core.errors import UserError
+from ..images.color import ColorStats, mix_color_stats
+from ..images.palette import PaintColours
 
 # Longest prompt shown in a description.
 SHOWN_PROMPT = 80
@@ -31,7 +31,7 @@ class StyleFeatures:
 
     ``color``: the colour mean and covariance of the picture(s) they were encoded from, which the
     output's palette is matched to (None for styles with no picture, such as mapper tokens).
-    ``low``: their :func:`sanet_text.model.low_stats`, which modulate a v0.3 decoder (None likewise).
+    ``low``: their :func:`sanet_text.models.model.low_stats`, which modulate a v0.3 decoder (None likewise).
     """
 
     label: str

@@ -2,7 +2,7 @@
 
 ``"pastel blue watercolour with thick strokes"`` becomes the style text ``"watercolour"`` (what the
 library resolves), the colour ``pastel blue`` (what the output is painted in, see
-:func:`sanet_text.palette.gradient_map`) and a stroke scale of 1.6 (how much larger the style's
+:func:`sanet_text.images.palette.gradient_map`) and a stroke scale of 1.6 (how much larger the style's
 exemplars are encoded). Colour names come from matplotlib's XKCD and CSS4 tables; palette words,
 the single-word names that are not taken as colours, and the scale words are data in
 ``prompts/colour_words.yaml``.
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..config import parse_yaml
-from ..palette import PaintColours
-from ..paths import prompts_dir
+from ..core.config import parse_yaml
+from ..core.paths import prompts_dir
+from ..images.palette import PaintColours
 
 RGB = tuple[float, float, float]
 # Words, and the joining symbols that can sit between colours ("red & gold", "red, gold").

@@ -19,11 +19,11 @@ from typing import Any, Callable
 
 import torch
 
-from ..errors import UserError, first_line
-from ..imageio import save_image
-from ..model import SANet
-from ..paths import cache_dir
-from ..weights import hub_reachable
+from ..core.errors import UserError, first_line
+from ..core.paths import cache_dir
+from ..images.imageio import save_image
+from ..models.model import SANet
+from ..models.weights import hub_reachable
 from .base import StyleGroup, check_prompt, prompt_slug
 from .image import load_style_image, style_from_image
 

@@ -15,9 +15,9 @@ import weakref
 
 import torch
 
-from ..disk_cache import cached_tensors
-from ..model import SANet
-from ..paths import cache_dir
+from ..core.disk_cache import cached_tensors
+from ..core.paths import cache_dir
+from ..models.model import SANet
 from .library import LibraryStyle
 from .text import ExemplarFeatures, exemplar_features
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
-from ..color import color_stats
-from ..imageio import load_image, resize_to
-from ..model import SANet, low_stats
+from ..images.color import color_stats
+from ..images.imageio import load_image, resize_to
+from ..models.model import SANet, low_stats
 from .base import StyleFeatures, StyleGroup
 
 

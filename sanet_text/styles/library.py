@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from ..config import parse_yaml
-from ..disk_cache import cached_tensors
-from ..errors import UserError
-from ..paths import prompts_dir
-from ..paths import cache_dir
+from ..core.config import parse_yaml
+from ..core.disk_cache import cached_tensors
+from ..core.errors import UserError
+from ..core.paths import prompts_dir
+from ..core.paths import cache_dir
 from .base import check_prompt
 from .text_encoders import TextEncoder, build_text_encoder
 

@@ -1,12 +1,12 @@
 """A text prompt as a style through the learned mapper: no exemplar images, the mapper invents the
-style tokens SANet attends to (see :mod:`sanet_text.mapper`)."""
+style tokens SANet attends to (see :mod:`sanet_text.models.mapper`)."""
 
 from __future__ import annotations
 
 import torch
 
-from ..mapper import TextMapper, check_fits
-from ..model import SANet
+from ..models.mapper import TextMapper, check_fits
+from ..models.model import SANet
 from .base import StyleFeatures, StyleGroup, check_prompt
 from .text_encoders import TextEncoder
 

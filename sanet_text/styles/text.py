@@ -6,10 +6,10 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from ..color import ColorStats, color_stats, mix_color_stats
-from ..errors import UserError
-from ..imageio import load_image, resize_to
-from ..model import SANet, low_stats
+from ..core.errors import UserError
+from ..images.color import ColorStats, color_stats, mix_color_stats
+from ..images.imageio import load_image, resize_to
+from ..models.model import SANet, low_stats
 from .base import StyleFeatures, StyleGroup, check_prompt
 from .colour_words import PromptWords, parse_prompt
 from .library import LibraryStyle, Resolution, StyleLibrary
@@ -17,7 +17,7 @@ from .library import LibraryStyle, Resolution, StyleLibrary
 
 class ExemplarFeatures(NamedTuple):
     """What a library style contributes: relu4_1/relu5_1 of its exemplars, their pooled colours and
-    their mean low-level statistics (``sanet_text.model.low_stats``)."""
+    their mean low-level statistics (``sanet_text.models.model.low_stats``)."""
 
     feat4: torch.Tensor
     feat5: torch.Tensor

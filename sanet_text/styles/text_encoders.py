@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 DEFAULT_TEMPLATES = ("{}",)
 
@@ -92,8 +92,8 @@ class OpenCLIPEncoder(TextEncoder):
     @classmethod
     def from_pretrained(cls, model_name: str, pretrained: str, templates: tuple[str, ...] | list[str] = DEFAULT_TEMPLATES) -> OpenCLIPEncoder:
         """A released model, e.g. ``ViT-B-32``/``laion2b_s34b_b79k`` (downloaded once, then from the cache)."""
-        from ..clip_guidance import open_clip_model
-        from ..config import ClipConfig
+        from ..core.config import ClipConfig
+        from ..models.clip_guidance import open_clip_model
 
         model, tokenizer = open_clip_model(ClipConfig(model=model_name, pretrained=pretrained))
         return cls(model, tokenizer, f"clip:{model_name}:{pretrained}", templates)
@@ -102,8 +102,8 @@ class OpenCLIPEncoder(TextEncoder):
     def from_config(cls, config: dict[str, Any], seed: int = 0,
                     templates: tuple[str, ...] | list[str] = DEFAULT_TEMPLATES) -> OpenCLIPEncoder:
         """A randomly initialised model from an open_clip config dict (``embed_dim``, ``vision_cfg``, ``text_cfg``)."""
-        from ..clip_guidance import open_clip_model
-        from ..config import ClipConfig
+        from ..core.config import ClipConfig
+        from ..models.clip_guidance import open_clip_model
 
         model, tokenizer = open_clip_model(ClipConfig(config=config, seed=seed))
         # The name keys the description-embedding cache, so it must change with the config and seed.

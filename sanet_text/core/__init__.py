@@ -1,0 +1,1 @@
+"""The bottom layer: errors, paths, atomic writes, typed configs, the user cache, lazy imports, sysinfo."""

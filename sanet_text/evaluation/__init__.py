@@ -1,0 +1,1 @@
+"""Evaluation against peers, the speed benchmark and the peer methods."""

@@ -1,0 +1,1 @@
+"""Prepared styles × content → image: the pipeline, tiling, attention maps, precision and ONNX export."""

@@ -1,0 +1,1 @@
+"""Training stages, data, checkpoints and the training loop (`python -m sanet_text.train`)."""
