@@ -75,14 +75,6 @@ def test_half_precision_encoder_weights_compute_in_float32(tmp_path) -> None:
         assert torch.allclose(half, full, rtol=1e-2, atol=1e-2)
 
 
-def _multilevel(levels: int = 3):
-    config = dataclasses.replace(load_model_config("tiny"), style_levels=levels, style_code=8)
-    model = build_model(config)
-    for conv in model.decoder.modulation:  # trained modulation, not the zero it starts from
-        torch.nn.init.normal_(conv.weight, std=0.5)
-    return model
-
-
 def test_zero_modulation_is_the_unmodulated_model() -> None:
     """A v0.2 decoder's weights in the v0.3 architecture make the same pictures until training moves them."""
     config = dataclasses.replace(load_model_config("tiny"), style_levels=3, style_code=8)
@@ -93,9 +85,10 @@ def test_zero_modulation_is_the_unmodulated_model() -> None:
     assert torch.equal(modulated(content, style), plain(content, style))
 
 
-def test_the_decoder_follows_the_styles_low_level_statistics() -> None:
-    model = _multilevel()
-    content, style = torch.rand(1, 3, 48, 48), torch.rand(1, 3, 48, 48)
+def test_the_decoder_follows_the_styles_low_level_statistics(tiny_multilevel_model) -> None:
+    model = tiny_multilevel_model
+    generator = torch.Generator().manual_seed(0)
+    content, style = torch.rand(1, 3, 48, 48, generator=generator), torch.rand(1, 3, 48, 48, generator=generator)
     feats = model.encode(style)
     tokens = model.style_tokens(feats)
     dark = model.style_tokens(feats, low=None)
@@ -103,12 +96,12 @@ def test_the_decoder_follows_the_styles_low_level_statistics() -> None:
     with torch.no_grad():
         with_stats = model.decode(model.fuse(model.encode(content), tokens))
         without = model.decode(model.fuse(model.encode(content), dark))
-    assert (with_stats - without).abs().mean() > 1e-3
+    assert (with_stats - without).abs().mean() > 0.01
 
 
-def test_the_style_code_blends_like_the_features() -> None:
+def test_the_style_code_blends_like_the_features(tiny_multilevel_model) -> None:
     """Mix weights blend the code linearly, so a 50/50 blend of one style with itself is that style."""
-    model = _multilevel()
+    model = tiny_multilevel_model
     content_feats = model.encode(torch.rand(1, 3, 40, 40))
     style = model.style_tokens(model.encode(torch.rand(1, 3, 40, 40)))
     with torch.no_grad():

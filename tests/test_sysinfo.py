@@ -79,6 +79,8 @@ BENCHMARKS = {  # each at its quickest: the first line is what is checked, not t
     # The clip is written by the test (CLIP below): the benchmark's default clip is not in a user's clone.
     "video.py": ["--config", "tiny", "--weights", "random", "--frames", "3", "--size", "32", "--clip", "clip.mp4"],
     "oneshot.py": ["--config", "tiny", "--size", "64", "--runs", "1"],
+    # Resolution only: the offline sentence encoder, no SANet runs.
+    "text_fidelity.py": ["--resolve-only"],
 }
 
 
