@@ -104,12 +104,12 @@ def test_a_damaged_feature_file_is_encoded_again(tiny_model, private_cache) -> N
 
 
 def test_a_warm_prompt_run_gives_the_cold_runs_image(tiny_model, tiny_passes, monkeypatch) -> None:
-    cold = Stylizer(tiny_model)(EXAMPLES / "chelsea.jpg", ["Klimt gold"], size=64, style_size=64)
+    cold = Stylizer(tiny_model)(EXAMPLES / "chelsea.jpg", ["dreamy painterly texture"], size=64, style_size=64)
     load_library.cache_clear()
     tiny_passes.clear()
     decoded = []
     monkeypatch.setattr(text_styles, "load_image", lambda path: decoded.append(path))
-    warm = Stylizer(tiny_model)(EXAMPLES / "chelsea.jpg", ["Klimt gold"], size=64, style_size=64)
+    warm = Stylizer(tiny_model)(EXAMPLES / "chelsea.jpg", ["dreamy painterly texture"], size=64, style_size=64)
     assert len(warm.styles[0].group.parts) == 3  # a blend: every part came from the cache
     assert tiny_passes == [1] and decoded == []  # the content only; exemplar colours are cached too
     assert warm.description == cold.description and torch.equal(warm.image, cold.image)
