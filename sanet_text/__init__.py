@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 # The one place the version is written (pyproject.toml reads it): it follows the shipped model's
-# version (configs/weights.yaml, sanet-base), so package 0.2.2 ships model 0.2.2.
-__version__ = "0.2.2"
+# version (configs/weights.yaml, sanet-base), so package 0.3.0 ships model 0.3.0.
+__version__ = "0.3.0"
 __all__ = ["Prompt", "PreparedStyle", "Stylizer", "StylizerOutput", "list_pretrained"]
 
 if TYPE_CHECKING:

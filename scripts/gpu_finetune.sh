@@ -4,7 +4,7 @@
 #   python scripts/pack_device_data.py --data data --out .device    # here: VGG + data, ~38 MiB
 #   scripts/gpu_finetune.sh OUT MINUTES [CONTENT_WEIGHT ...]          # there, from the repo root
 #
-# One run of configs/train/gpu.yaml per content weight (default 32), side by side on the GPU. A
+# One run of configs/train/gpu.yaml per content weight (default 6), side by side on the GPU. A
 # cosine schedule must know its length, so each run first takes its warm-up steps, is timed, and is
 # then resumed with as many steps as fit in MINUTES (with --max-minutes as the backstop). OUT gets
 # each run's fp16 weights (gpu_cW.safetensors), metrics (metrics_cW.csv), last preview
@@ -14,7 +14,7 @@
 set -euo pipefail
 out=$1 minutes=$2
 shift 2
-weights=("${@:-32}")
+weights=("${@:-6}")
 start=$(date +%s)
 warmup=${WARMUP_STEPS:-150}
 export SANET_TEXT_VGG=$PWD/.device/vgg19.safetensors PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1

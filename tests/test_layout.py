@@ -142,5 +142,5 @@ def test_training_configs_load_by_name_and_name_real_models() -> None:
 
 
 def test_an_unknown_config_name_lists_the_known_ones() -> None:
-    with pytest.raises(UserError, match=r"no model config named 'tiyn'.*base, base_v01, base_v03, tiny"):
+    with pytest.raises(UserError, match=r"no model config named 'tiyn'.*base, base_v01, base_v02, tiny"):
         load_model_config("tiyn")

