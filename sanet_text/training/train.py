@@ -80,8 +80,9 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
     stage = build_stage(config, model)
     named = [(name, p) for name, p in stage.named_parameters() if p.requires_grad]
     params = [p for _, p in named]
-    modulation = [p for name, p in named if any(f".{prefix}" in f".{name}" for prefix in MODULATION_PREFIXES)]
-    rest = [p for _, p in named if not any(p is m for m in modulation)]
+    is_modulation = [any(f".{prefix}" in f".{name}" for prefix in MODULATION_PREFIXES) for name, _ in named]
+    modulation = [p for (_, p), mod in zip(named, is_modulation) if mod]
+    rest = [p for (_, p), mod in zip(named, is_modulation) if not mod]
     groups = [{"params": rest}] + ([{"params": modulation, "lr": config.lr * config.modulation_lr_scale}] if modulation else [])
     optimizer = torch.optim.Adam(groups, lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
