@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .core import clock  # noqa: F401  before anything heavy: it starts the clock of the printed seconds
+
 # The one place the version is written (pyproject.toml reads it): it follows the shipped model's
 # version (configs/weights.yaml, sanet-base), so package 0.3.0 ships model 0.3.0.
 __version__ = "0.3.0"

@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from .. import __version__
+from ..core.clock import command_seconds
 from ..core.config import load_model_config
 from ..core.disk_cache import unusable
 from ..core.errors import UserError, run_command
@@ -31,7 +32,7 @@ from ..video.clips import stylize_video
 from ..video.temporal import TemporalSettings
 from ..video.video import OUTPUT_FORMATS, is_video, probe
 from . import quick
-from .outputs import attention_path, check_outputs, is_image_path, may_replace, plan_outputs, process_seconds
+from .outputs import attention_path, check_outputs, is_image_path, may_replace, plan_outputs
 
 PROG = "sanet-text"
 # Longest file name and path (bytes) Linux file systems accept. macOS and Windows count 255
@@ -208,7 +209,7 @@ def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
             failures += 1  # one bad file in a folder should not stop the rest
             tqdm.write(f"{PROG}: error: {err}", file=sys.stderr)
             continue
-        tqdm.write(f"{output}  {result.description}  {process_seconds():.1f}s", file=sys.stdout)
+        tqdm.write(f"{output}  {result.description}  {command_seconds():.1f}s", file=sys.stdout)
         if request is not None and not folder_input:
             _remember(request, stylizer, prepared, result.description, _slug(styles))
     return 2 if failures else 0
@@ -243,7 +244,7 @@ def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path |
     result = stylize_video(stylizer, content, output, stylizer.prepare(styles), size=args.size, temporal=temporal,
                            mix=args.mix, masks=args.mask, alpha=args.alpha, preserve_color=args.preserve_color,
                            match_color=args.match_color, tile=args.tile)
-    print(f"{output}  {result.description}  {result.frames} frames  {process_seconds():.1f}s")
+    print(f"{output}  {result.description}  {result.frames} frames  {command_seconds():.1f}s")
     return 0
 
 

@@ -4,31 +4,11 @@ warm one-shot path (:mod:`sanet_text.frontends.quick`)."""
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 from typing import Iterable
 
 from ..core.errors import UserError
 from ..images.imagefile import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, path_exists
-
-
-_IMPORTED = time.monotonic()
-
-
-def process_seconds() -> float:
-    """Wall seconds since this process started: what a user waited, start-up and imports included.
-
-    The seconds every command prints. Off Linux (no /proc), the seconds since this module was imported.
-    """
-    try:
-        # /proc/self/stat field 22 (the 20th after the command's closing parenthesis): start time in
-        # clock ticks since boot, the clock /proc/uptime counts in seconds.
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return uptime - ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return time.monotonic() - _IMPORTED
 
 
 def is_image_path(value: str) -> bool:

@@ -31,12 +31,13 @@ from PIL import Image
 from safetensors.numpy import load_file, save_file
 
 from ..core.atomic import atomic_path, write_text
+from ..core.clock import command_seconds
 from ..core.disk_cache import damaged, drop_record, matches_record, write_record
 from ..core.errors import UserError
 from ..core.paths import PACKAGE_DIR, cache_dir, configs_dir, prompts_dir
 from ..images.imagefile import (IMAGE_SUFFIXES, array_to_pil, load_pil, longer_side_to, path_exists, pil_to_array,
                                 save_pil)
-from .outputs import check_outputs, is_image_path, may_replace, plan_outputs, process_seconds
+from .outputs import check_outputs, is_image_path, may_replace, plan_outputs
 
 if TYPE_CHECKING:
     from ..render.pipeline import PreparedStyle
@@ -264,7 +265,7 @@ def run(request: Request) -> int | None:
         save_pil(array_to_pil(image), outputs[0], force=replace)
     except UserError:
         return None
-    print(f"{outputs[0]}  {plan.description}  {process_seconds():.1f}s")
+    print(f"{outputs[0]}  {plan.description}  {command_seconds():.1f}s")
     return 0
 
 
