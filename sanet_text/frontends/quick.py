@@ -34,6 +34,7 @@ from ..core.atomic import atomic_path, write_text
 from ..core.clock import command_seconds
 from ..core.disk_cache import damaged, drop_record, matches_record, write_record
 from ..core.errors import UserError
+from ..core.onnx_session import onnx_session
 from ..core.paths import PACKAGE_DIR, cache_dir, configs_dir, prompts_dir
 from ..images.imagefile import (IMAGE_SUFFIXES, array_to_pil, load_pil, longer_side_to, path_exists, pil_to_array,
                                 save_pil)
@@ -212,14 +213,9 @@ def _load_plan(request: Request) -> _Plan | None:
 
 
 def _session(graph: Path) -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
     # As torch does: OMP_NUM_THREADS when set (onnxruntime ignores it), else onnxruntime's default.
     threads = os.environ.get("OMP_NUM_THREADS", "")
-    options.intra_op_num_threads = int(threads) if threads.isdigit() else 0
-    options.add_session_config_entry("session.set_denormal_as_zero", "1")
-    return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    return onnx_session(graph, threads=int(threads) if threads.isdigit() else 0, denormal_as_zero=True)
 
 
 def resize_longer(image: Image.Image, size: int) -> np.ndarray:

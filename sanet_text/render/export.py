@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from ..core.errors import UserError
+from ..core.onnx_session import onnx_session
 from ..core.paths import EXAMPLES_DIR
 from ..core.sysinfo import system_info
 from ..images.imageio import load_image, resize_to
@@ -203,12 +204,8 @@ class OnnxStylizer:
     """An exported model run by onnxruntime on the CPU: ``stylizer(content, style_tokens)`` → image."""
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
         # onnxruntime ignores OMP_NUM_THREADS; follow torch's thread count so comparisons are fair.
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(path, threads=threads or torch.get_num_threads())
 
     def __call__(self, content: torch.Tensor, style: StylePair) -> torch.Tensor:
         arrays = (content, *token_arrays(style))
