@@ -27,7 +27,7 @@ import torch
 from sanet_text.core.errors import UserError
 from sanet_text.core.paths import EXAMPLES_DIR, prompts_dir
 from sanet_text.core.sysinfo import system_info
-from sanet_text.images.imageio import load_image, resize_to
+from sanet_text.images.processor import load_image, resize_to
 from sanet_text.models import losses
 from sanet_text.models.model import SANet, build_model
 from sanet_text.render import export

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from sanet_text.images.imageio import save_image
+from sanet_text.images.processor import save_image
 
 COLOURS = {"loss": (20, 20, 20), "content": (31, 119, 180), "style": (214, 39, 40),
            "identity_pixel": (44, 160, 44), "identity_feature": (148, 103, 189)}

@@ -61,10 +61,13 @@ PROBES = (
 # The quick path's stages, timed before it runs (it must not import torch).
 QUICK_PROBES = (
     ("quick: plan lookup (code and weight files checked)", "sanet_text.frontends.quick", "_load_plan"),
+    ("quick: content load + resize", "sanet_text.frontends.quick", "load_pil"),
     ("quick: content load + resize", "sanet_text.frontends.quick", "resize_longer"),
+    ("quick: content load + resize", "sanet_text.frontends.quick", "resize_to"),
     ("quick: import onnxruntime + session", "sanet_text.frontends.quick", "_session"),
     ("quick: graph run (VGG, attention, decoder)", "sanet_text.frontends.quick", "_render"),
     ("write PNG", "sanet_text.frontends.quick", "save_pil"),
+    ("write PNG", "sanet_text.frontends.quick", "save_image"),
 )
 IMPORT_TORCH, IMPORT_CLI = "import torch", "import sanet_text.frontends.cli (rest)"
 OTHER, INTERPRETER = "other (arguments, checks, library file, ...)", "interpreter start and exit"

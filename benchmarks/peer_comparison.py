@@ -34,7 +34,7 @@ from PIL import Image
 from sanet_text.core.paths import EXAMPLES_DIR as EXAMPLES, prompts_dir
 from sanet_text.core.sysinfo import system_info
 from sanet_text.evaluation.baselines import MagentaMethod, magenta_model_dir
-from sanet_text.images.imageio import load_image, resize_to, tensor_to_pil
+from sanet_text.images.processor import load_image, resize_to, tensor_to_pil
 from sanet_text.models.attention import channel_stats, mean_variance_norm
 from sanet_text.models.encoder import Encoder
 from sanet_text.models.vgg_convert import caffe_input_conv, convs_from_keras_h5

@@ -29,22 +29,16 @@ from PIL import Image, ImageDraw
 
 from sanet_text.core.paths import EXAMPLES_DIR
 from sanet_text.core.sysinfo import system_info
-from sanet_text.images.imageio import load_image, resize_to
+from sanet_text.images.processor import fit_frame, load_image, picture_tensor, resize_to, to_uint8
 from sanet_text.models import losses
 from sanet_text.stylizer import Stylizer
-from sanet_text.video.clips import as_array, fit, frame_size, to_uint8
+from sanet_text.video.clips import as_array, frame_size
 from sanet_text.video.temporal import TemporalBlender, TemporalSettings, warping_difference
 from sanet_text.video.video import probe, read_frames
 
 REPO = Path(__file__).resolve().parents[1]
 MODES = ("per-frame", "temporal")
 STRIP_FRAMES = 4
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 or float array as (1, 3, H, W) float in [0, 1], what the encoder takes."""
-    scale = 255.0 if image.dtype == np.uint8 else 1.0
-    return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32) / scale).permute(2, 0, 1)[None]
 
 
 def strip_picture(rows: list[tuple[str, list[np.ndarray]]]) -> Image.Image:
@@ -92,7 +86,7 @@ def main() -> None:
     strip: dict[str, list[np.ndarray]] = {name: [] for name in ("input", *MODES, *(f"{m} flicker" for m in MODES))}
     previous: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
     for index, frame in enumerate(read_frames(args.clip, args.frames)):
-        content = fit(frame, dimensions)
+        content = fit_frame(frame, dimensions)
         start = time.perf_counter()
         stylised = as_array(stylizer(content, styles, size=0).image)
         stylise_seconds = time.perf_counter() - start
@@ -104,9 +98,9 @@ def main() -> None:
         totals["temporal"]["seconds"].append(stylise_seconds + blend_seconds)
         in_strip = args.strip_start <= index < args.strip_start + STRIP_FRAMES
         with torch.inference_mode():
-            content_feats = model.encode(to_tensor(content))
+            content_feats = model.encode(picture_tensor(content)[None])
             for mode, output in outputs.items():
-                output_feats = model.encode(to_tensor(output))
+                output_feats = model.encode(picture_tensor(output)[None])
                 totals[mode]["style"].append(losses.style_loss(output_feats, style_feats).item())
                 totals[mode]["content"].append(losses.content_loss(output_feats, content_feats).item())
         for mode, output in outputs.items():

@@ -26,9 +26,8 @@ from PIL import Image
 from . import __version__
 from .core.config import MapperConfig, ModelConfig, load_mapper_config, load_model_config
 from .core.errors import UserError
-from .images.imagefile import DEFAULT_SIZE
-from .images.imageio import load_image, load_pil, longer_side_to, path_exists, resize_to, tensor_to_pil
-from .images.pictures import MaskInput, Picture, mask_tensor, picture_tensor, pixels_key
+from .images.processor import (DEFAULT_SIZE, MaskInput, Picture, load_image, load_pil, longer_side_to, mask_tensor,
+                               path_exists, picture_tensor, pixels_key, resize_to, tensor_to_pil)
 from .models.mapper import TextMapper, build_mapper
 from .models.model import SANet, build_model
 from .models.weights import (ENCODER_FILE, MODEL_FILE, find_pretrained, model_metadata, registry, resolve_weights,
@@ -459,7 +458,7 @@ class Stylizer:
         """
         self.check_inputs(styles, mix=mix, masks=masks, alpha=alpha, size=size, style_size=style_size)
         start = time.perf_counter()
-        image = load_image(content) if isinstance(content, (str, Path)) else picture_tensor(content)
+        image = picture_tensor(content)
         if size:
             check_render_size(*longer_side_to(*image.shape[-2:], size))
         image = resize_to(image, size or 0)

@@ -27,7 +27,7 @@ from PIL import Image
 from exemplar_media import RENDERERS
 
 from sanet_text.core.paths import EXAMPLES_DIR, prompts_dir
-from sanet_text.images.imageio import IMAGE_SUFFIXES
+from sanet_text.images.processor import IMAGE_SUFFIXES
 
 SITE = Path(np.__file__).resolve().parents[1]
 EXEMPLAR_SIDE = 384

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from sanet_text import Stylizer
 from sanet_text.core.paths import EXAMPLES_DIR
-from sanet_text.images.imageio import load_image, resize_to, tensor_to_pil
+from sanet_text.images.processor import load_image, resize_to, tensor_to_pil
 from sanet_text.training.synth_styles import procedural_style
 
 TILE_W, LABEL = 256, 16

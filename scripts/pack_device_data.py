@@ -26,7 +26,7 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from sanet_text.core.config import load_train_config
-from sanet_text.images.imageio import load_image, tensor_to_pil
+from sanet_text.images.processor import load_image, tensor_to_pil
 from sanet_text.models.weights import resolve_vgg
 from sanet_text.training.data import find_images, shrink_short_side
 

@@ -6,7 +6,7 @@ import torch
 from conftest import noise_image
 
 from sanet_text.images.color import color_stats, match_color, mix_color_stats
-from sanet_text.images.imageio import pil_to_tensor
+from sanet_text.images.processor import pil_to_tensor
 from sanet_text.render.pipeline import Blend, stylize
 from sanet_text.styles.base import StyleFeatures, StyleGroup
 from sanet_text.styles.image import style_from_image

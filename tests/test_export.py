@@ -12,7 +12,7 @@ from PIL import Image
 
 from sanet_text.core.errors import UserError
 from sanet_text.frontends.cli import main
-from sanet_text.images.imageio import pil_to_tensor
+from sanet_text.images.processor import pil_to_tensor
 from sanet_text.render import export
 from sanet_text.render.export import InferenceOptions, autocast, prepare
 from sanet_text.render.pipeline import Blend, stylize

@@ -33,7 +33,7 @@ from sanet_text.core.config import load_train_config
 from sanet_text.core.disk_cache import cached_tensors
 from sanet_text.core.errors import UserError
 from sanet_text.frontends import cli
-from sanet_text.images.imageio import load_pil
+from sanet_text.images.processor import load_pil
 from sanet_text.render.tiling import render_tiled, tile_windows
 from sanet_text.stylizer import Stylizer
 from sanet_text.training.checkpoint import checkpoint_folders, latest_checkpoint, save_checkpoint

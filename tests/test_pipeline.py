@@ -10,7 +10,7 @@ from conftest import noise_image
 
 from sanet_text.core.errors import UserError
 from sanet_text.images.color import preserve_color, rgb_to_ycbcr
-from sanet_text.images.imageio import pil_to_tensor
+from sanet_text.images.processor import pil_to_tensor
 from sanet_text.render.attention_maps import heat_overlay, render_attention
 from sanet_text.render.pipeline import Blend, stylize
 from sanet_text.styles.base import StyleGroup

@@ -13,7 +13,7 @@ import torch
 
 from sanet_text.core.paths import EXAMPLES_DIR, SHIPPED_DIR
 from sanet_text.frontends.cli import main
-from sanet_text.images.imageio import load_image, resize_to
+from sanet_text.images.processor import load_image, resize_to
 from sanet_text.models import losses as L
 from sanet_text.models.model import build_model
 from sanet_text.models.vgg_convert import example_batch

@@ -18,7 +18,7 @@ import sanet_text
 from sanet_text import Prompt, Stylizer, list_pretrained
 from sanet_text.core.errors import UserError
 from sanet_text.frontends.cli import build_parser, main
-from sanet_text.images.imageio import load_image
+from sanet_text.images.processor import load_image
 from sanet_text.models.weights import (CONFIG_KEY, VERSION_KEY, WeightSpec, download_pinned, find_pretrained,
                                        read_metadata, read_safetensors, registry, save_safetensors)
 from sanet_text.render.pipeline import stylize

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..core.config import LossWeights
 from ..core.errors import UserError
 from ..core.onnx_session import onnx_session
-from ..images.imageio import load_image, resize_to
+from ..images.processor import load_image, resize_to
 from ..models.losses import content_loss, style_loss, total_variation
 from ..models.model import SANet
 from ..render.pipeline import PreparedStyle

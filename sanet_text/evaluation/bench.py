@@ -127,7 +127,7 @@ def _rows(methods: list[_Method], device: torch.device, repeats: int, scale: flo
 def run_bench(stylizer: Stylizer, size: int, repeats: int, gatys_steps: int, gatys_full_steps: int,
               prompt: str) -> list[BenchRow]:
     """Every row of the table; the first is the floor. The style picture is Starry Night."""
-    from ..images.imageio import load_image, resize_to
+    from ..images.processor import load_image, resize_to
     from .baselines import GatysConfig, GatysMethod, MagentaMethod, SanetMethod, image_eval_style, magenta_model_dir
     from .baselines import text_eval_style
 

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..core.config import ClipConfig, load_train_config
 from ..core.errors import UserError, run_command
-from ..images.imageio import load_image, resize_to, save_image, tensor_to_pil
+from ..images.processor import load_image, resize_to, save_image, tensor_to_pil
 from ..models.clip_guidance import ClipGuide, load_clip
 from ..models.losses import content_loss
 from ..models.model import SANet

@@ -18,8 +18,7 @@ from ..core.clock import command_seconds
 from ..core.config import load_model_config
 from ..core.disk_cache import unusable
 from ..core.errors import UserError, run_command
-from ..images.imagefile import DEFAULT_SIZE, not_found
-from ..images.imageio import path_exists, save_image
+from ..images.processor import DEFAULT_SIZE, not_found, path_exists, save_image
 from ..models.weights import registry
 from ..options.commands import Parser, image_files, pixel_size
 from ..options.validation import check_content_arg, check_output_arg, check_run_options

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..core.errors import UserError
-from ..images.imagefile import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, path_exists
+from ..images.processor import IMAGE_SUFFIXES, WRITE_FORMATS, check_writable, path_exists
 
 
 def is_image_path(value: str) -> bool:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-from PIL import Image
 from safetensors.numpy import load_file, save_file
 
 from ..core.atomic import atomic_path, write_text
@@ -36,8 +35,7 @@ from ..core.disk_cache import damaged, drop_record, matches_record, write_record
 from ..core.errors import UserError
 from ..core.onnx_session import onnx_session
 from ..core.paths import PACKAGE_DIR, cache_dir, configs_dir, prompts_dir
-from ..images.imagefile import (IMAGE_SUFFIXES, array_to_pil, load_pil, longer_side_to, path_exists, pil_to_array,
-                                save_pil)
+from ..images.processor import IMAGE_SUFFIXES, load_pil, path_exists, pil_to_array, resize_to, save_image
 from .outputs import check_outputs, is_image_path, may_replace, plan_outputs
 
 if TYPE_CHECKING:
@@ -218,17 +216,6 @@ def _session(graph: Path) -> Any:
     return onnx_session(graph, threads=int(threads) if threads.isdigit() else 0, denormal_as_zero=True)
 
 
-def resize_longer(image: Image.Image, size: int) -> np.ndarray:
-    """An RGB image as a (3, h, w) float array in [0, 1] with its longer side ``size``: Pillow's
-    antialiased bicubic on float channels, which torch's ``resize_to`` follows, so no 8-bit rounding."""
-    height, width = longer_side_to(image.height, image.width, size)
-    target = (width, height)
-    channels = pil_to_array(image)
-    if target == image.size:
-        return channels
-    return np.stack([np.asarray(Image.fromarray(c, "F").resize(target, Image.BICUBIC)) for c in channels]).clip(0, 1)
-
-
 def _render(plan: _Plan, content: np.ndarray) -> np.ndarray:
     """The stylised (3, h, w) image in [0, 1], as the full path renders it without --color-match."""
     try:
@@ -253,12 +240,12 @@ def run(request: Request) -> int | None:
         replace = may_replace(outputs, request.output, request.force)
         inputs = [content_path] + ([Path(request.style)] if is_image_path(request.style) else [])
         check_outputs(outputs, inputs, replace, False)
-        content = resize_longer(load_pil(content_path), SIZE)
+        content = resize_to(pil_to_array(load_pil(content_path)), SIZE)
     except UserError:
         return None  # the full path reports it, in its words
     image = _render(plan, content)
     try:
-        save_pil(array_to_pil(image), outputs[0], force=replace)
+        save_image(image, outputs[0], force=replace)
     except UserError:
         return None
     print(f"{outputs[0]}  {plan.description}  {command_seconds():.1f}s")

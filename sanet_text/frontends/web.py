@@ -26,7 +26,7 @@ from PIL import Image, ImageChops
 
 from ..core.errors import UserError, run_command
 from ..core.paths import EXAMPLES_DIR
-from ..images.imageio import load_pil
+from ..images.processor import load_pil
 from ..options.commands import Parser
 from ..stylizer import TEXT_SOURCES, Prompt, Stylizer, StylizerOutput, offered_sources
 

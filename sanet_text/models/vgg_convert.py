@@ -56,7 +56,7 @@ def convs_from_torchvision(state: dict[str, torch.Tensor]) -> list[tuple[torch.T
 
 def example_batch(size: int = 224) -> torch.Tensor:
     """The bundled example photos as one batch: the reference set for activation statistics."""
-    from ..images.imageio import load_image, resize_to
+    from ..images.processor import load_image, resize_to
 
     images = [resize_to(load_image(p), size, exact=True) for p in sorted(EXAMPLES_DIR.glob("*.jpg"))]
     return torch.stack(images)

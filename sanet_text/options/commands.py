@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import UserError
-from ..images.imageio import IMAGE_SUFFIXES, MIN_SIDE
+from ..images.processor import IMAGE_SUFFIXES, MIN_SIDE
 
 
 class Parser(argparse.ArgumentParser):

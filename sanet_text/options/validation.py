@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..core.errors import UserError
-from ..images.imagefile import MAX_PIXELS, MIN_SIDE
+from ..images.processor import MAX_PIXELS, MIN_SIDE
 
 # Longest side a run renders at. At 8192 px a CPU already needs minutes per image (tiled), and a
 # larger side soon asks for more pixels than any input may have (MAX_PIXELS).

@@ -31,7 +31,7 @@ from ..core.errors import UserError
 from ..core.onnx_session import onnx_session
 from ..core.paths import EXAMPLES_DIR
 from ..core.sysinfo import system_info
-from ..images.imageio import load_image, resize_to
+from ..images.processor import load_image, resize_to
 from ..models.attention import StyleTokens
 from ..models.model import SANet, StylePair
 

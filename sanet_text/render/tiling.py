@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from ..core.errors import UserError
-from ..images.imageio import resize_to
+from ..images.processor import resize_to
 from ..models.attention import Stats, channel_stats
 from ..models.model import SANet, StylePair
 

@@ -21,7 +21,7 @@ import torch
 
 from ..core.errors import UserError, first_line
 from ..core.paths import cache_dir
-from ..images.imageio import save_image
+from ..images.processor import save_image
 from ..models.model import SANet
 from ..models.weights import hub_reachable
 from .base import StyleGroup, check_prompt, prompt_slug

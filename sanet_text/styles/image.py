@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ..images.color import color_stats
-from ..images.imageio import load_image, resize_to
+from ..images.processor import load_image, resize_to
 from ..models.model import SANet, low_stats
 from .base import StyleFeatures, StyleGroup
 

@@ -8,7 +8,7 @@ import torch
 
 from ..core.errors import UserError
 from ..images.color import ColorStats, color_stats, mix_color_stats
-from ..images.imageio import load_image, resize_to
+from ..images.processor import load_image, resize_to
 from ..models.model import SANet, low_stats
 from .base import StyleFeatures, StyleGroup, check_prompt
 from .colour_words import PromptWords, parse_prompt

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from ..core.errors import UserError
-from ..images.imageio import IMAGE_SUFFIXES, load_image, resize_to
+from ..images.processor import IMAGE_SUFFIXES, load_image, resize_to
 from ..options.validation import check_folders
 
 

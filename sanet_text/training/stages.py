@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..core.config import LossWeights, TrainConfig, load_mapper_config
 from ..core.errors import UserError
 from ..core.paths import prompts_dir
-from ..images.imageio import load_image, resize_to
+from ..images.processor import load_image, resize_to
 from ..models import losses as L
 from ..models.clip_guidance import load_clip
 from ..models.mapper import build_mapper, check_fits

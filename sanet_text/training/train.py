@@ -38,7 +38,7 @@ from tqdm import tqdm
 from ..core.atomic import atomic_path, write_text
 from ..core.config import TrainConfig, load_model_config, load_train_config
 from ..core.errors import UserError, run_command
-from ..images.imageio import save_image
+from ..images.processor import save_image
 from ..models.model import MODULATION_PREFIXES, build_model
 from ..models.weights import model_metadata, save_safetensors
 from ..options.commands import Parser

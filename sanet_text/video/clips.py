@@ -13,13 +13,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..core.lazy import lazy_module
+from ..images.processor import fit_frame, to_uint8
 from ..render.pipeline import PreparedStyle
 from ..stylizer import Stylizer
 from .temporal import TemporalBlender, TemporalSettings
 from .video import VideoInfo, probe, rewrite_video
-
-cv2 = lazy_module("cv2")
 
 
 @dataclass(frozen=True)
@@ -35,21 +33,9 @@ def frame_size(info: VideoInfo, size: int) -> tuple[int, int]:
     return tuple(max(2, 2 * round(side * scale / 2)) for side in (info.width, info.height))  # type: ignore[return-value]
 
 
-def fit(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``frame`` resized to exactly ``size`` (width, height): area averaging down, cubic up."""
-    if (frame.shape[1], frame.shape[0]) == size:
-        return frame
-    shrinking = size[0] < frame.shape[1]
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
-
-
 def as_array(image: torch.Tensor) -> np.ndarray:
     """A Stylizer's (3, H, W) image as the (H, W, 3) float32 array the temporal blending works on."""
     return image.permute(1, 2, 0).cpu().numpy()
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def stylize_video(stylizer: Stylizer, source: str | Path, target: str | Path, styles: Sequence[PreparedStyle], *,
@@ -69,7 +55,7 @@ def stylize_video(stylizer: Stylizer, source: str | Path, target: str | Path, st
 
     def paint(frame: np.ndarray) -> np.ndarray:
         nonlocal description
-        content = fit(frame, dimensions)
+        content = fit_frame(frame, dimensions)
         output = stylizer(content, styles, size=0, **options)
         description = output.description
         return to_uint8(blender(content, as_array(output.image)))

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.errors import UserError
 from ..core.lazy import lazy_module
+from ..images.processor import to_uint8
 
 cv2 = lazy_module("cv2")
 
@@ -57,7 +58,7 @@ class TemporalSettings:
 def grey(frame: np.ndarray) -> np.ndarray:
     """An (H, W, 3) RGB frame, uint8 or float in [0, 1], as the 8-bit grey image flow methods take."""
     if frame.dtype != np.uint8:
-        frame = (np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8)
+        frame = to_uint8(frame)
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..core.atomic import atomic_path
 from ..core.errors import UserError, first_line
 from ..core.lazy import lazy_module
-from ..images.imageio import MAX_PIXELS, MIN_SIDE, check_regular_file
+from ..images.processor import MAX_PIXELS, MIN_SIDE, check_regular_file
 
 av = lazy_module("av")
 
