@@ -102,3 +102,16 @@ def test_weights_round_trip_and_missing_or_mismatched_weights_are_user_errors(
     save_file({"queries": torch.zeros(3, 3)}, tmp_path / "other.safetensors")
     with pytest.raises(UserError, match="do not fit"):
         build_mapper("tiny", weights=tmp_path / "other.safetensors")
+
+
+def test_a_mapper_with_low_statistics_modulates_like_an_exemplar(tiny_multilevel_model: SANet) -> None:
+    low = 2 * sum(tiny_multilevel_model.config.widths[:3])
+    mapper = build_mapper(dataclasses.replace(load_mapper_config("tiny"), text_dim=16, low=low))
+    out = mapper.predict(_unit(2, 16))
+    assert out.low.shape == (2, low) and (out.low >= 0).all()
+    assert torch.equal(mapper(_unit(2, 16))[0], out.feat4)  # forward: the token sets alone
+    style = mapper_style("watercolor", tiny_multilevel_model, mapper, OpenCLIPEncoder.from_config(TINY_TEXT_CLIP))
+    assert style.parts[0].low.shape == (1, low)
+    wrong = build_mapper(dataclasses.replace(load_mapper_config("tiny"), text_dim=16, low=low + 2))
+    with pytest.raises(UserError, match="low-level statistics"):
+        mapper_style("watercolor", tiny_multilevel_model, wrong, OpenCLIPEncoder.from_config(TINY_TEXT_CLIP))

@@ -142,6 +142,11 @@ class LossWeights:
     clip_direction: float = 0.0
     clip_patch: float = 0.0
     attention_sparsity: float = 0.0
+    # Captions stage: the mapper's token sets vs. the captioned style's VGG features, per channel and
+    # along random directions (squared Wasserstein), and its low-level statistics vs. the style's.
+    token_quantiles: float = 0.0
+    token_slices: float = 0.0
+    low_stats: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,6 +196,9 @@ class MapperConfig:
     memory: int = 8
     # Initial output scale: the order of magnitude of the encoder's relu4_1/relu5_1 activations.
     init_scale: float = 1.0
+    # Length of the low-level statistics (sanet_text.models.model.low_stats) the mapper also
+    # predicts, which modulate a multi-level decoder as an exemplar's do; 0 = none (no modulation).
+    low: int = 0
     weights: str = "random"
 
 
@@ -203,7 +211,9 @@ class TrainConfig:
     """One training run. Paths are folders of images of any layout (searched recursively)."""
 
     model: str = "base"
-    stage: str = "image"  # image: attention + decoder on style images; text: the mapper on prompts
+    # image: attention + decoder on style images; text: the mapper on prompts, rendered through SANet;
+    # captions: the mapper on captioned styles, in feature space
+    stage: str = "image"
     content_dirs: tuple[str, ...] = ()
     style_dirs: tuple[str, ...] = ()
     output_dir: str = "runs/base"
@@ -246,6 +256,15 @@ class TrainConfig:
     train_sanet: bool = False
     exemplar_size: int = 256
     clip: ClipConfig = ClipConfig()
+    # Captions stage (sanet_text.training.captions): the caption words ("" = prompts/captions.yaml),
+    # how many generated styles of each kind join the library's, the share of captions held out for
+    # validation, and how many random directions the sliced loss looks along. Generated pictures
+    # are drawn at exemplar_size and encoded as a centre crop of crop pixels.
+    captions_file: str = ""
+    procedural_styles: int = 0
+    recoloured_styles: int = 0
+    validation_share: float = 0.1
+    slices: int = 64
 
 
 def load_train_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:

@@ -88,3 +88,32 @@ def patch_clip_directional_loss(
     delta = patch_output_embeds - patch_content_embeds
     per_patch = 1 - F.cosine_similarity(delta, text_direction.expand_as(delta), dim=-1)
     return torch.where(per_patch < threshold, torch.zeros_like(per_patch), per_patch).mean()
+
+
+# ----------------------------------------------------------------------------- token sets
+# A style seen by SANet is a set of feature vectors; a mapper's n tokens stand for it when, sorted,
+# they are the set's quantiles at the levels (i + 0.5) / n: the squared difference is then the
+# 1-D Wasserstein-2 distance per channel (which holds mean and std), and along random directions
+# the sliced Wasserstein distance (which also sees how channels go together).
+
+
+def quantile_levels(n: int) -> torch.Tensor:
+    """The ``n`` quantile levels ``n`` sorted tokens stand for: (i + 0.5) / n."""
+    return (torch.arange(n, dtype=torch.float32) + 0.5) / n
+
+
+def set_quantiles(feats: torch.Tensor, n: int, directions: torch.Tensor | None = None) -> torch.Tensor:
+    """A feature set (C, N) as its ``n`` quantiles per channel (C, n), or along each of the (P, C)
+    ``directions`` (P, n)."""
+    values = feats.float() if directions is None else directions @ feats.float()
+    return torch.quantile(values, quantile_levels(n).to(values.device), dim=-1).T.contiguous()
+
+
+def token_set_terms(tokens: torch.Tensor, quantiles: torch.Tensor, slices: torch.Tensor,
+                    directions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """How far token sets (B, C, n) are from target sets given by their per-channel ``quantiles``
+    (B, C, n) and their ``slices`` (B, P, n) along ``directions`` (P, C): the per-channel and the
+    sliced squared Wasserstein distance, each averaged over the batch."""
+    per_channel = F.mse_loss(tokens.sort(-1).values, quantiles)
+    projected = torch.einsum("pc,bcn->bpn", directions, tokens).sort(-1).values
+    return per_channel, F.mse_loss(projected, slices)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -41,6 +42,15 @@ class _Block(nn.Module):
         return tokens + self.mlp(self.norm_mlp(tokens))
 
 
+class MapperOutput(NamedTuple):
+    """Token sets (B, C, tokens4) and (B, C, tokens5), and the low-level statistics (B, low) when the
+    config asks for them."""
+
+    feat4: torch.Tensor
+    feat5: torch.Tensor
+    low: torch.Tensor | None
+
+
 class TextMapper(nn.Module):
     """Text embeddings (B, T, D) or (B, D) → style tokens (B, C, tokens4) and (B, C, tokens5)."""
 
@@ -59,8 +69,14 @@ class TextMapper(nn.Module):
         self.head4 = nn.Linear(width, config.channels)
         self.head5 = nn.Linear(width, config.channels)
         self.log_scale = nn.Parameter(torch.full((2, config.channels), math.log(config.init_scale)))
+        self.head_low = nn.Linear(width, config.low) if config.low else None
 
     def forward(self, text: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.predict(text)
+        return out.feat4, out.feat5
+
+    def predict(self, text: torch.Tensor) -> MapperOutput:
+        """What :meth:`forward` returns, and the low-level statistics."""
         if text.dim() == 2:
             text = text[:, None]
         b, t, d = text.shape
@@ -79,14 +95,21 @@ class TextMapper(nn.Module):
         # softplus: VGG relu features are non-negative; the values SANet copies must look like them.
         t4 = F.softplus(self.head4(tokens[:, :n4])) * scale[0]
         t5 = F.softplus(self.head5(tokens[:, n4:])) * scale[1]
-        return t4.transpose(1, 2), t5.transpose(1, 2)
+        # log1p of means and stds are non-negative too; they describe the whole set, so read from its mean.
+        low = F.softplus(self.head_low(tokens.mean(1))) if self.head_low is not None else None
+        return MapperOutput(t4.transpose(1, 2), t5.transpose(1, 2), low)
 
 
 def check_fits(config: MapperConfig, model: ModelConfig) -> None:
-    """The mapper's tokens must have the SANet's relu4_1 width, or attention cannot use them."""
+    """The mapper's tokens must have the SANet's relu4_1 width, or attention cannot use them; its
+    low-level statistics, if any, the length of the encoder's (means and stds of relu1_1 … relu3_1)."""
     if config.channels != model.widths[3]:
         raise UserError(f"mapper {config.name!r} makes {config.channels}-channel tokens but model {model.name!r} "
                         f"attends over {model.widths[3]}; pick a matching mapper config")
+    low = 2 * sum(model.widths[:3])
+    if config.low not in (0, low):
+        raise UserError(f"mapper {config.name!r} predicts {config.low} low-level statistics but model {model.name!r}'s "
+                        f"encoder has {low}; pick a matching mapper config")
 
 
 def load_mapper_weights(mapper: TextMapper, name_or_path: str | Path) -> None:
