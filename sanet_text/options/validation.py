@@ -117,10 +117,11 @@ TRAIN_RULES: dict[str, Rule] = {
     "crop": Rule(True, MIN_SIDE), "exemplar_size": Rule(True, MIN_SIDE),
     "lr": Rule(False, 0, open_low=True), "lr_min": WEIGHT, "grad_clip": WEIGHT,
     "synthetic_styles": SHARE, "style_jitter": SHARE,
+    "procedural_styles": COUNT, "recoloured_styles": COUNT, "validation_share": SHARE, "slices": AT_LEAST_ONE,
 }
 CLIP_RULES: dict[str, Rule] = {"patches": AT_LEAST_ONE, "patch_fraction": Rule(False, 0, 1, open_low=True),
                                "seed": COUNT}
-TRAIN_CHOICES: dict[str, tuple[str, ...]] = {"stage": ("image", "text"), "mixed_precision": ("no", "bf16", "fp16")}
+TRAIN_CHOICES: dict[str, tuple[str, ...]] = {"stage": ("image", "text", "captions"), "mixed_precision": ("no", "bf16", "fp16")}
 
 
 def check_train_config(config: Any) -> None:

@@ -60,6 +60,10 @@ class Stage(nn.Module):
     def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.model.load_state_dict(state, strict=False)
 
+    def evaluate(self) -> dict[str, float]:
+        """Held-out measurements logged beside the training terms; none by default."""
+        return {}
+
     def weighted_total(self, terms: dict[str, torch.Tensor], out: torch.Tensor, attention: list[torch.Tensor] | None) -> torch.Tensor:
         """Add the optional regularisers (those with a non-zero weight) to ``terms``; the weighted sum."""
         weights: LossWeights = self.weights
@@ -255,4 +259,8 @@ def build_stage(config: TrainConfig, model: SANet) -> Stage:
         return ImageStage(model, config.losses, config.identity_batch)
     if config.stage == "text":
         return TextStage(model, config)
-    raise UserError(f"unknown training stage {config.stage!r}; known: image, text")
+    if config.stage == "captions":
+        from .caption_stage import CaptionStage  # it builds on this module's Stage
+
+        return CaptionStage(model, config)
+    raise UserError(f"unknown training stage {config.stage!r}; known: image, text, captions")

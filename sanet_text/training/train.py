@@ -6,6 +6,7 @@
 Stage "image" trains the attention modules and the decoder on (content, style image) pairs with
 the SANet losses (content, style, identity). Stage "text" trains a mapper from prompt embeddings to
 style tokens (sanet_text.models.mapper) against the prompts' library exemplars and, optionally, CLIP.
+Stage "captions" trains the same mapper on captioned styles in VGG feature space, decoding nothing.
 A run is resumable exactly: data order depends only on the step (see sanet_text.training.data) and
 checkpoints hold weights, optimizer, scheduler and grad scaler. Checkpoints are verified on load
 (sanet_text.training.checkpoint), and a run whose loss or weights stop being finite stops without saving them.
@@ -174,7 +175,8 @@ def train(config: TrainConfig, resume: bool = False, max_minutes: float | None =
             stop_if_diverged()
         if accelerator.is_main_process and log_now:
             row = {"step": done, "lr": scheduler.get_last_lr()[0], "loss": float(total.detach()),
-                   **{k: float(v.detach()) for k, v in terms.items()}, "seconds": round(state["train_seconds"], 1)}
+                   **{k: float(v.detach()) for k, v in terms.items()},
+                   **accelerator.unwrap_model(stage).evaluate(), "seconds": round(state["train_seconds"], 1)}
             progress.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in ("loss", *terms)})
             append_metrics(run_dir / "metrics.csv", row)
             accelerator.log(row, step=done)
