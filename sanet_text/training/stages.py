@@ -253,14 +253,3 @@ class TextStage(Stage):
             terms["clip_patch"] = self.clip.patch_loss(out, content, self.directions[prompt], generator)
         return self.weighted_total(terms, out, attention), terms, out
 
-
-def build_stage(config: TrainConfig, model: SANet) -> Stage:
-    if config.stage == "image":
-        return ImageStage(model, config.losses, config.identity_batch)
-    if config.stage == "text":
-        return TextStage(model, config)
-    if config.stage == "captions":
-        from .caption_stage import CaptionStage  # it builds on this module's Stage
-
-        return CaptionStage(model, config)
-    raise UserError(f"unknown training stage {config.stage!r}; known: image, text, captions")

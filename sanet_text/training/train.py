@@ -40,13 +40,14 @@ from ..core.atomic import atomic_path, write_text
 from ..core.config import TrainConfig, load_model_config, load_train_config
 from ..core.errors import UserError, run_command
 from ..images.processor import save_image
-from ..models.model import MODULATION_PREFIXES, build_model
+from ..models.model import MODULATION_PREFIXES, SANet, build_model
 from ..models.weights import model_metadata, save_safetensors
 from ..options.commands import Parser
 from ..options.validation import check_train_config
 from .checkpoint import first_nonfinite, holds_checkpoints, latest_checkpoint, resume_point, save_checkpoint
 from .overrides import apply_overrides
-from .stages import MAPPER_PREFIX, build_stage
+from .caption_stage import CaptionStage
+from .stages import MAPPER_PREFIX, ImageStage, Stage, TextStage
 
 
 def lr_factor(step: int, config: TrainConfig) -> float:
@@ -56,6 +57,17 @@ def lr_factor(step: int, config: TrainConfig) -> float:
     progress = min(1.0, (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps))
     floor = config.lr_min / config.lr
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def build_stage(config: TrainConfig, model: SANet) -> Stage:
+    """The stage ``config.stage`` names, over ``model``."""
+    if config.stage == "image":
+        return ImageStage(model, config.losses, config.identity_batch)
+    if config.stage == "text":
+        return TextStage(model, config)
+    if config.stage == "captions":
+        return CaptionStage(model, config)
+    raise UserError(f"unknown training stage {config.stage!r}; known: image, text, captions")
 
 
 def train(config: TrainConfig, resume: bool = False, max_minutes: float | None = None,
