@@ -31,7 +31,7 @@ from ..video.clips import stylize_video
 from ..video.temporal import TemporalSettings
 from ..video.video import OUTPUT_FORMATS, is_video, probe
 from . import quick
-from .outputs import attention_path, check_outputs, is_image_path, may_replace, plan_outputs
+from .outputs import attention_path, is_image_path, plan_outputs
 
 PROG = "sanet-text"
 # Longest file name and path (bytes) Linux file systems accept. macOS and Windows count 255
@@ -147,11 +147,6 @@ def _slug(styles: list[Path | str]) -> str:
     return "+".join(style.stem if isinstance(style, Path) else prompt_slug(style) for style in styles)
 
 
-def _inputs(contents: list[Path], styles: list[Path | str], masks: list[str]) -> list[Path]:
-    """Every file a run reads (contents, style pictures, masks): none may be overwritten."""
-    return contents + [s for s in styles if isinstance(s, Path)] + [Path(m) for m in masks]
-
-
 def _seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -183,25 +178,23 @@ def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
         return _run_video(args, stylizer, styles, content)
     folder_input = content.is_dir()
     contents = image_files(content)
-    outputs = plan_outputs(contents, folder_input, args.output, _slug(styles))
-    inputs = _inputs(contents, styles, args.mask)
-    replace = may_replace(outputs, args.output, args.force)
-    check_outputs(outputs, inputs, replace, args.save_attention, create_folder=folder_input)
+    outputs = plan_outputs(contents, styles, args.output, _slug(styles), args.force, folder_input=folder_input,
+                           masks=args.mask, with_attention=args.save_attention)
 
     if args.seed is not None:
         _seed(args.seed)
     prepared = stylizer.prepare(styles)  # once, for every image of a folder
     failures = 0
-    for content_path, output in tqdm(list(zip(contents, outputs)), desc=PROG, unit="image", file=sys.stderr,
+    for content_path, output in tqdm(list(zip(contents, outputs.paths)), desc=PROG, unit="image", file=sys.stderr,
                                      disable=not folder_input):
         try:
             result = stylizer(content_path, prepared, mix=args.mix, masks=args.mask, alpha=args.alpha,
                               preserve_color=args.preserve_color, match_color=args.match_color, size=args.size,
                               tile=args.tile, return_attention=args.save_attention)
             output.parent.mkdir(parents=True, exist_ok=True)  # a new -o folder appears with its first image
-            save_image(result.image, output, force=replace)
+            save_image(result.image, output, force=outputs.replace)
             if args.save_attention:
-                save_image(result.attention_picture(), attention_path(output), force=replace)
+                save_image(result.attention_picture(), attention_path(output), force=outputs.replace)
         except UserError as err:
             if not folder_input:
                 raise
@@ -234,10 +227,8 @@ def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path |
         raise UserError("--save-attention works on images, not video clips")
     temporal = TemporalSettings(strength=args.temporal)
     probe(content)
-    output = plan_outputs([content], False, args.output, _slug(styles), ".mp4")[0]
-    inputs = _inputs([content], styles, args.mask)
-    replace = args.force or args.output is None  # as for images: the tool's own names may be replaced
-    check_outputs([output], inputs, replace, False, formats=OUTPUT_FORMATS)
+    output = plan_outputs([content], styles, args.output, _slug(styles), args.force, masks=args.mask, suffix=".mp4",
+                          formats=OUTPUT_FORMATS).paths[0]
     if args.seed is not None:
         _seed(args.seed)
     result = stylize_video(stylizer, content, output, stylizer.prepare(styles), size=args.size, temporal=temporal,

@@ -36,7 +36,7 @@ from ..core.errors import UserError
 from ..core.onnx_session import onnx_session
 from ..core.paths import PACKAGE_DIR, cache_dir, configs_dir, prompts_dir
 from ..images.processor import IMAGE_SUFFIXES, load_pil, path_exists, pil_to_array, resize_to, save_image
-from .outputs import check_outputs, is_image_path, may_replace, plan_outputs
+from .outputs import is_image_path, plan_outputs
 
 if TYPE_CHECKING:
     from ..render.pipeline import PreparedStyle
@@ -236,19 +236,17 @@ def run(request: Request) -> int | None:
         return None
     content_path = Path(request.content)
     try:
-        outputs = plan_outputs([content_path], False, request.output, plan.slug)
-        replace = may_replace(outputs, request.output, request.force)
-        inputs = [content_path] + ([Path(request.style)] if is_image_path(request.style) else [])
-        check_outputs(outputs, inputs, replace, False)
+        style = Path(request.style) if is_image_path(request.style) else request.style
+        outputs = plan_outputs([content_path], [style], request.output, plan.slug, request.force)
         content = resize_to(pil_to_array(load_pil(content_path)), SIZE)
     except UserError:
         return None  # the full path reports it, in its words
     image = _render(plan, content)
     try:
-        save_image(image, outputs[0], force=replace)
+        save_image(image, outputs.paths[0], force=outputs.replace)
     except UserError:
         return None
-    print(f"{outputs[0]}  {plan.description}  {command_seconds():.1f}s")
+    print(f"{outputs.paths[0]}  {plan.description}  {command_seconds():.1f}s")
     return 0
 
 
