@@ -30,6 +30,7 @@ from sanet_text.core.sysinfo import system_info
 from sanet_text.images.processor import load_image, resize_to
 from sanet_text.models import losses
 from sanet_text.models.model import SANet, build_model
+from sanet_text.options.commands import add_model_options
 from sanet_text.render import export
 from sanet_text.render.export import InferenceOptions
 from sanet_text.render.pipeline import stylize
@@ -45,12 +46,12 @@ CPU = torch.device("cpu")
 Render = Callable[[torch.Tensor, StyleGroup], torch.Tensor]
 
 
-def load_model(config: str, weights: str | None) -> tuple[SANet, str]:
+def load_model(config: str, weights: str | None, vgg_weights: str | None) -> tuple[SANet, str]:
     try:
-        return build_model(config, weights), weights or f"{config}'s own"
+        return build_model(config, weights, vgg_weights), weights or f"{config}'s own"
     except UserError as err:
-        print(f"note: {err}; timing with random SANet weights (the encoder is the config's)", file=sys.stderr)
-        return build_model(config, weights="random"), "random (shipped weights not found)"
+        print(f"note: {err}; timing with random SANet weights", file=sys.stderr)
+        return build_model(config, "random", vgg_weights), "random (shipped weights not found)"
 
 
 def torch_path(model: SANet, options: InferenceOptions) -> Render:
@@ -111,15 +112,14 @@ def main() -> None:
     parser.add_argument("--quality-size", type=int, default=256,
                         help="image side for the quality columns (default 256)")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per path, after a warm-up (default 2)")
-    parser.add_argument("--config", default="base",
-                        help="model config (default base; tiny: a quick check of this script)")
-    parser.add_argument("--weights", help="SANet weights (default: the shipped ones, else random)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (minutes of compiling)")
+    add_model_options(parser, device=None)  # the CPU paths; --config tiny: a quick check of this script
     args = parser.parse_args()
+    config = args.config or "base"
     print(system_info().line(), flush=True)
 
     torch.manual_seed(0)
-    model, weights_note = load_model(args.config, args.weights)
+    model, weights_note = load_model(config, args.weights, args.vgg_weights)
     content = resize_to(load_image(TIMING_PAIR[0]), args.size)[None]
     style = style_from_image(resize_to(load_image(TIMING_PAIR[1]), 512), model, "starry_night")
     pairs = []
@@ -143,7 +143,7 @@ def main() -> None:
     if args.compile:
         paths += [("torch.compile", lambda: torch_path(model, InferenceOptions(compile=True)))]
 
-    print(f"# fast inference: {args.config} model, {args.size} px content, SANet weights: {weights_note}")
+    print(f"# fast inference: {config} model, {args.size} px content, SANet weights: {weights_note}")
     print("| path | s/image | first run s | speed-up | content loss (Δ vs fp32) | style loss (Δ vs fp32) | mean abs Δ pixel |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     # The first path is eager fp32: every later row is compared with it.

@@ -187,16 +187,16 @@ def load() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sanet_text.options.commands import add_model_options
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="warm runs per command; medians are shown (default 3)")
     parser.add_argument("--size", type=int, default=512, help="--size and --style-size of every run (default 512)")
     parser.add_argument("--cache", type=Path, help="cache folder (default: a new empty one per command, so first runs are cold)")
-    parser.add_argument("--config", default="base", help="model config (default base; tests use tiny)")
-    parser.add_argument("--weights", help="SANet weights (default: the config's)")
-    parser.add_argument("--vgg-weights", help="VGG-19 weights (default: the config's)")
     parser.add_argument("--full", action="store_true", help="every run on the full path (SANET_TEXT_QUICK=0)")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("cli", nargs="*", help=argparse.SUPPRESS)
+    add_model_options(parser, device=None)  # passed on to every sanet-text run, which picks the CPU itself
     args = parser.parse_args(argv)
     if args.probe:
         probe(args.probe, args.cli)
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     print(system_info().line())
     print(f"# {load()} before")
     # Only the options that differ from the defaults, so the commands are the ones a user types.
-    extra = ["--force", "-o", "out.png"] + (["--config", args.config] if args.config != "base" else [])
+    extra = ["--force", "-o", "out.png"] + (["--config", args.config] if args.config else [])
     extra += ["--size", str(args.size), "--style-size", str(args.size)] if args.size != 512 else []
     extra += ["--weights", args.weights] if args.weights else []
     extra += ["--vgg-weights", args.vgg_weights] if args.vgg_weights else []

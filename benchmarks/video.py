@@ -31,6 +31,7 @@ from sanet_text.core.paths import EXAMPLES_DIR
 from sanet_text.core.sysinfo import system_info
 from sanet_text.images.processor import fit_frame, load_image, picture_tensor, resize_to, to_uint8
 from sanet_text.models import losses
+from sanet_text.options.commands import add_model_options
 from sanet_text.stylizer import Stylizer
 from sanet_text.video.clips import as_array, frame_size
 from sanet_text.video.temporal import TemporalBlender, TemporalSettings, warping_difference
@@ -65,16 +66,16 @@ def main() -> None:
     parser.add_argument("--style", type=Path, default=style, help=f"the style picture (default {style})")
     parser.add_argument("--temporal", type=float, default=TemporalSettings.strength,
                         help=f"blending strength (default {TemporalSettings.strength})")
-    parser.add_argument("--weights", help="SANet weights (default: the shipped model)")
-    parser.add_argument("--config", default="base", help="model config (default base)")
     parser.add_argument("--strip", type=Path, help="also write a frame strip (input, each mode, its flicker) here")
     parser.add_argument("--strip-start", type=int, default=40, help="first frame of the strip (default 40)")
+    add_model_options(parser, device="cpu")
     args = parser.parse_args()
 
     print(system_info().line(), flush=True)  # first, so even an interrupted run says where it ran
     print(f"clip: {args.clip}, first {args.frames} frames at {args.size} px; style: {args.style.name}; "
           f"temporal strength {args.temporal}; weights: {args.weights or 'shipped'}", flush=True)
-    stylizer = Stylizer.from_pretrained(args.weights, config=args.config, device="cpu")
+    stylizer = Stylizer.from_pretrained(args.weights, config=args.config, vgg_weights=args.vgg_weights,
+                                        device=args.device)
     styles = stylizer.prepare([args.style])
     model = stylizer.model
     with torch.inference_mode():

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from sanet_text import Stylizer
 from sanet_text.core.paths import EXAMPLES_DIR
 from sanet_text.images.processor import load_image, resize_to, tensor_to_pil
+from sanet_text.options.commands import add_model_options
 from sanet_text.training.synth_styles import procedural_style
 
 TILE_W, LABEL = 256, 16
@@ -30,11 +31,11 @@ def violet_abstract(size: int = 512):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("output", type=Path, help="the picture to write (e.g. docs/gallery.jpg)")
-    parser.add_argument("--weights", help="SANet weights (default: the shipped ones)")
-    parser.add_argument("--config", default="base", help="model config (default base)")
+    add_model_options(parser, device="cpu")
     args = parser.parse_args()
 
-    stylizer = Stylizer.from_pretrained(args.weights, config=args.config, device="cpu")
+    stylizer = Stylizer.from_pretrained(args.weights, config=args.config, vgg_weights=args.vgg_weights,
+                                        device=args.device)
     content = EXAMPLES_DIR / "chelsea.jpg"
     starry = EXAMPLES_DIR / "starry_night.jpg"
     abstract = violet_abstract()

@@ -11,9 +11,9 @@ from typing import Callable
 
 import pytest
 
+from sanet_text import export
 from sanet_text.evaluation import bench, eval as eval_command
 from sanet_text.frontends import cli
-from sanet_text.render import export
 from sanet_text.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,9 @@ COMMANDS: dict[str, Callable[[], object]] = {
     "python -m sanet_text.export": lambda: export.main(["--help"]),
     **{path: _script(path) for path in ("benchmarks/fast_inference.py", "benchmarks/highres.py",
                                         "benchmarks/loss_curves.py", "benchmarks/peer_comparison.py",
-                                        "scripts/prepare_cpu_data.py", "scripts/make_exemplars.py")},
+                                        "benchmarks/video.py",
+                                        "scripts/prepare_cpu_data.py", "scripts/make_exemplars.py",
+                                        "scripts/make_gallery.py")},
 }
 
 

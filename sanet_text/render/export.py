@@ -14,7 +14,6 @@ costs (content and style loss against fp32) on the real model.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import itertools
@@ -215,18 +214,3 @@ class OnnxStylizer:
         feeds = {name: array.detach().float().cpu().numpy() for name, array in zip(ONNX_INPUTS, arrays) if name in wanted}
         return torch.from_numpy(self.session.run(None, feeds)[0])
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sanet_text.export",
-                                     description="Export a SANet (encoder, attention, decoder) to ONNX.")
-    parser.add_argument("output", help="the .onnx file to write")
-    parser.add_argument("--config", default="base", metavar="NAME", help="model config (default base)")
-    parser.add_argument("--weights", metavar="PATH", help="SANet weights, .safetensors (default: the config's)")
-    args = parser.parse_args(argv)
-    from ..models.model import build_model
-
-    print(export_onnx(build_model(args.config, args.weights), args.output))
-
-
-if __name__ == "__main__":
-    main()
