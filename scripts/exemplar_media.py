@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from sanet_text.images.processor import to_uint8, unit_range
 from sanet_text.training.synth_styles import composition, map_palette
 
 Renderer = Callable[[Image.Image, int], Image.Image]
@@ -20,11 +21,11 @@ Renderer = Callable[[Image.Image, int], Image.Image]
 
 # ----------------------------------------------------------------------------- small array helpers
 def _arr(image: Image.Image) -> np.ndarray:
-    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return unit_range(np.asarray(image.convert("RGB")))
 
 
 def _img(array: np.ndarray) -> Image.Image:
-    return Image.fromarray((np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
+    return Image.fromarray(to_uint8(array), "RGB")
 
 
 def _gray(a: np.ndarray) -> np.ndarray:
@@ -86,13 +87,13 @@ def _noise(h: int, w: int, scale: float, rng: np.random.Generator) -> np.ndarray
 
 def _hsv(rgb: np.ndarray) -> np.ndarray:
     """RGB floats (..., 3) -> HSV floats, through Pillow's converter (exact enough, vectorised)."""
-    flat = (np.clip(rgb.reshape(1, -1, 3), 0, 1) * 255 + 0.5).astype(np.uint8)
-    return (np.asarray(Image.fromarray(flat, "RGB").convert("HSV"), dtype=np.float32) / 255).reshape(rgb.shape)
+    flat = to_uint8(rgb.reshape(1, -1, 3))
+    return unit_range(np.asarray(Image.fromarray(flat, "RGB").convert("HSV"))).reshape(rgb.shape)
 
 
 def _rgb(hsv: np.ndarray) -> np.ndarray:
-    flat = (np.clip(hsv.reshape(1, -1, 3), 0, 1) * 255 + 0.5).astype(np.uint8)
-    return (np.asarray(Image.fromarray(flat, "HSV").convert("RGB"), dtype=np.float32) / 255).reshape(hsv.shape)
+    flat = to_uint8(hsv.reshape(1, -1, 3))
+    return unit_range(np.asarray(Image.fromarray(flat, "HSV").convert("RGB"))).reshape(hsv.shape)
 
 
 def _voronoi(h: int, w: int, cell: float, rng: np.random.Generator) -> np.ndarray:
