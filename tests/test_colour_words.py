@@ -43,6 +43,22 @@ def test_words_that_name_things_are_not_colours(prompt: str) -> None:
     assert words.style_text == prompt and words.paint is None and words.scale == 1.0
 
 
+@pytest.mark.parametrize("prompt, style_text, colours, palette", [
+    ("acuarela en rosa y turquesa", "acuarela", ["pink", "turquoise"], None),
+    ("Aquarell in Rot und Gold", "Aquarell", ["red", "gold"], None),
+    ("cubismo con colores rojos y verdes", "cubismo", ["red", "green"], None),
+    ("dessin au fusain en noir et blanc", "dessin au fusain", [], "black and white"),
+    ("schwarz-weiß Bleistiftzeichnung", "Bleistiftzeichnung", [], "black and white"),
+    ("b/w ink drawing", "ink drawing", [], "black and white"),
+])
+def test_colour_words_of_other_languages_mean_the_table_colours(prompt: str, style_text: str, colours: list[str],
+                                                               palette: str | None) -> None:
+    words = parse_prompt(prompt)
+    assert (words.style_text, [c.name for c in words.colours], words.palette) == (style_text, colours, palette)
+    table = colour_table()
+    assert all(c.rgb == table[c.name] for c in words.colours)
+
+
 def test_palette_words_paint_without_a_named_colour() -> None:
     words = parse_prompt("black and white pencil drawing")
     assert words.style_text == "pencil drawing" and words.palette == "black and white" and not words.colours

@@ -115,6 +115,12 @@ def vocabulary() -> _Vocabulary:
             raise ValueError(f"colour_words.yaml: palette {name!r} names {missing!r}, which is not in the colour tables")
         for phrase in [name, *palette.get("aliases", [])]:
             phrases[tuple(tokens(phrase))] = ("palette", name)
+    for meaning, phrases_of_meaning in spec["translations"].items():
+        if meaning not in palettes and meaning not in table:
+            raise ValueError(f"colour_words.yaml: translations name {meaning!r}, neither a palette nor in the colour tables")
+        entry = ("palette", meaning) if meaning in palettes else ("colour", NamedColour(meaning, table[meaning]))
+        for phrase in phrases_of_meaning:
+            phrases[tuple(tokens(phrase))] = entry
     for word, factor in spec["scale_words"].items():
         phrases[(word,)] = ("scale", float(factor))
     for phrase in spec["keep"]:
@@ -173,10 +179,10 @@ def parse_prompt(prompt: str) -> PromptWords:
         i += length
     if not any(dropped):
         return PromptWords(prompt.strip())
-    # Colour nouns and joiners next to what was taken go too ("in pink and teal tones").
+    # Colour nouns and joiners next to what was taken go too ("in pink and teal tones", "colores rojos").
     for i in range(len(words)):
         length = _match(words, i, vocab.colour_nouns)
-        if length and (i > 0 and dropped[i - 1]):
+        if length and ((i > 0 and dropped[i - 1]) or (i + length < len(words) and dropped[i + length])):
             dropped[i:i + length] = [True] * length
     changed = True
     while changed:
