@@ -132,7 +132,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
         if image.mode == "F" and array.max() <= 1.0:
             peak = 1.0
-        array = np.clip(array / peak * 255.0, 0, 255).astype(np.uint8)
+        array = to_uint8(array / peak)
         return Image.fromarray(array).convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
