@@ -225,7 +225,8 @@ def test_every_library_style_has_licensed_exemplars() -> None:
     assert {"starry_night", "watercolor", "ink_wash", "cubism", "pointillism", "ukiyo_e"} <= set(spec["styles"])
     for name, style in spec["styles"].items():
         assert 4 <= len(style["descriptions"]) <= 8, name
-        assert len(set(style.get("in_other_languages", []))) == len(style.get("in_other_languages", [])), name
+        for key in ("in_other_languages", "artists"):
+            assert len(set(style.get(key, []))) == len(style.get(key, [])), (name, key)
         assert style["exemplars"], name
         for ex in style["exemplars"]:
             assert (prompts_dir() / ex["file"]).is_file(), ex["file"]

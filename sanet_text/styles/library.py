@@ -67,7 +67,7 @@ class LibrarySpec:
         styles = tuple(
             LibraryStyle(
                 name,
-                tuple(s["descriptions"]) + tuple(s.get("in_other_languages", ())),
+                tuple(s["descriptions"]) + tuple(s.get("in_other_languages", ())) + tuple(s.get("artists", ())),
                 tuple(path.parent / ex["file"] for ex in s["exemplars"]),
                 s.get("family", name),
             )
