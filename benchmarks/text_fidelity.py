@@ -2,6 +2,7 @@
 
     python benchmarks/text_fidelity.py                   # everything: resolution, colours, seconds
     python benchmarks/text_fidelity.py --resolve-only    # resolution only (no SANet runs, seconds)
+    python benchmarks/text_fidelity.py --source mapper --mapper-weights mapper.safetensors   # the trained mapper
 
 On the labelled prompts of ``benchmarks/text_fidelity.yaml`` (painters, movements, media, colours,
 compositions, typos, other languages, non-style prompts) it reports:
@@ -21,6 +22,14 @@ compositions, typos, other languages, non-style prompts) it reports:
   "fine X", "X" and "X with thick strokes": finer strokes, more fine detail.
 - seconds per prompt: resolving (parse, typo correction, sentence encoder; loaded, no cached
   embeddings), and a whole stylisation (the Stylizer warm, exemplar features cached after first use).
+
+With ``--source mapper`` the same is measured for the text mapper, which is given the whole prompt
+(colour words included: it is trained to follow them) and paints nothing after the decoder. Its
+"resolved style" is the library style whose exemplar features (at the CLI's 512 px style size) its
+token sets are nearest to, by the per-channel squared Wasserstein distance it was trained with, at
+relu4_1 and relu5_1; it cannot say that words name no style, so non-style prompts count as misses
+(agreement is also given on the style prompts alone). Its resolving time is the sentence encoder
+and the mapper.
 
 The photos are scikit-image's astronaut, coffee and rocket (``pip install -e ".[train]"``): none
 of them built the colour feature or the library's exemplars.
@@ -92,6 +101,41 @@ def resolution_table(library: StyleLibrary, prompts: list[Labelled]) -> dict:
             "threshold": calibrate(style_best, other_best), "seconds": statistics.median(seconds[1:] or seconds)}
 
 
+def mapper_table(library: StyleLibrary, prompts: list[Labelled], weights: Path) -> dict:
+    """Top-1/top-3 agreement of the mapper's nearest library styles (see the module docstring)."""
+    from sanet_text.models.losses import set_quantiles
+    from sanet_text.models.mapper import build_mapper
+    from sanet_text.models.model import build_model
+    from sanet_text.styles.exemplar_cache import cached_exemplar_features
+
+    mapper = build_mapper("base", weights)
+    encoder = build_text_encoder(mapper.config.text_encoder)
+    model = build_model("base")
+    names = [style.name for style in library.spec.styles]
+    exemplars = [cached_exemplar_features(model, library.styles[name], 512) for name in names]
+    targets = [torch.stack([set_quantiles(getattr(ex, f"feat{level}").flatten(2)[0], n) for ex in exemplars])
+               for level, n in ((4, mapper.config.tokens4), (5, mapper.config.tokens5))]
+    top1 = top3 = styled1 = 0
+    misses, seconds = [], []
+    for item in prompts:
+        start = time.perf_counter()
+        with torch.no_grad():
+            out = mapper.predict(encoder.encode([item.prompt]))
+        seconds.append(time.perf_counter() - start)
+        distance = sum(((tokens.sort(-1).values - target) ** 2).mean((1, 2))
+                       for tokens, target in zip((out.feat4, out.feat5), targets))
+        order = [names[i] for i in distance.argsort()[:3].tolist()]
+        ok1 = bool(item.styles) and accepts(library, order[0], item.styles)
+        top1 += ok1
+        styled1 += ok1
+        top3 += bool(item.styles) and any(accepts(library, name, item.styles) for name in order)
+        if not ok1:
+            misses.append(f"{item.prompt!r}: nearest {', '.join(order)} (wanted {item.styles or 'no style'})")
+    styled = sum(bool(item.styles) for item in prompts)
+    return {"n": len(prompts), "top1": top1 / len(prompts), "top3": top3 / len(prompts), "misses": misses,
+            "styled_top1": styled1 / styled, "seconds": statistics.median(seconds[1:] or seconds)}
+
+
 def calibrate(style_best: list[float], other_best: list[float]) -> tuple[float, float]:
     """The best-similarity threshold that classifies this list's prompts as style / non-style with the
     fewest errors (midway between neighbouring scores), and its accuracy."""
@@ -131,11 +175,13 @@ def photos() -> dict[str, np.ndarray]:
     return {name: getattr(data, name)()[..., :3] for name in PHOTOS}
 
 
-def colour_table_rows(prompts: list[Labelled], size: int, delta_e: float, chroma: float) -> tuple[list[str], list[float], int, int]:
-    """Stylise every colour and black-and-white prompt, with and without its colour words, on each photo."""
+def colour_table_rows(prompts: list[Labelled], size: int, delta_e: float, chroma: float,
+                      **options: object) -> tuple[list[str], list[float], int, int]:
+    """Stylise every colour and black-and-white prompt, with and without its colour words, on each photo;
+    ``options`` go to the Stylizer (the text source)."""
     from sanet_text import Stylizer
 
-    stylizer = Stylizer.from_pretrained(device="cpu")
+    stylizer = Stylizer.from_pretrained(device="cpu", **options)
     table = colour_table()
     rows, seconds, passed, total = [], [], 0, 0
     pictures = photos()
@@ -196,23 +242,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=512, help="content size for the colour runs (default 512)")
     parser.add_argument("--delta-e", type=float, default=25.0, help="CIELAB distance within which a pixel counts for a colour")
     parser.add_argument("--grey-chroma", type=float, default=8.0, help="CIELAB chroma below which a pixel is grey")
+    parser.add_argument("--source", choices=("library", "mapper"), default="library", help="the text source measured")
+    parser.add_argument("--mapper-weights", type=Path, help="the mapper's .safetensors (with --source mapper)")
     args = parser.parse_args(argv)
+    if args.source == "mapper" and args.mapper_weights is None:
+        parser.error("--source mapper needs --mapper-weights")
     print(system_info().line())
     prompts = load_prompts(args.prompts)
     # Without the disk cache of prompt embeddings, so every prompt's seconds include embedding it.
     spec = LibrarySpec.load()
     library = StyleLibrary(spec, build_text_encoder("minilm", spec.templates), cache=False)
-    summary = resolution_table(library, prompts)
-    threshold, accuracy = summary["threshold"]
-    print(f"\n{summary['n']} prompts, {len(library.styles)} library styles: top-1 {summary['top1']:.1%}, "
-          f"top-3 {summary['top3']:.1%}; resolving {summary['seconds'] * 1000:.0f} ms per prompt (median)")
-    print(f"no_style_below in use {library.spec.no_style_below}; best on this list {threshold} "
-          f"(style / non-style accuracy {accuracy:.1%})")
+    if args.source == "mapper":
+        summary = mapper_table(library, prompts, args.mapper_weights)
+        print(f"\nmapper {args.mapper_weights}, {summary['n']} prompts, nearest of {len(library.styles)} library styles: "
+              f"top-1 {summary['top1']:.1%} (style prompts alone {summary['styled_top1']:.1%}), top-3 {summary['top3']:.1%}; "
+              f"resolving {summary['seconds'] * 1000:.0f} ms per prompt (median)")
+    else:
+        summary = resolution_table(library, prompts)
+        threshold, accuracy = summary["threshold"]
+        print(f"\n{summary['n']} prompts, {len(library.styles)} library styles: top-1 {summary['top1']:.1%}, "
+              f"top-3 {summary['top3']:.1%}; resolving {summary['seconds'] * 1000:.0f} ms per prompt (median)")
+        print(f"no_style_below in use {library.spec.no_style_below}; best on this list {threshold} "
+              f"(style / non-style accuracy {accuracy:.1%})")
     print("misses:\n  " + "\n  ".join(summary["misses"]))
     if args.resolve_only:
         return 0
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    rows, seconds, passed, total = colour_table_rows(prompts, args.size, args.delta_e, args.grey_chroma)
+    options = {"source": "mapper", "mapper_weights": args.mapper_weights} if args.source == "mapper" else {}
+    rows, seconds, passed, total = colour_table_rows(prompts, args.size, args.delta_e, args.grey_chroma, **options)
     print(f"\ncolour prompts: {passed}/{total} prompt x photo pairs meet the target; "
           f"{statistics.median(seconds):.1f} s per stylisation (median, {args.size} px)")
     print("| prompt | photo | named colours' share (without the colour words) | target met |\n| --- | --- | --- | --- |")
