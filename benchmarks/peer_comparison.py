@@ -39,6 +39,7 @@ from sanet_text.models.attention import channel_stats, mean_variance_norm
 from sanet_text.models.encoder import Encoder
 from sanet_text.models.vgg_convert import caffe_input_conv, convs_from_keras_h5
 from sanet_text.models.weights import installed_file, registry
+from sanet_text.render.pipeline import MATCH_COLOR
 from sanet_text.stylizer import Stylizer
 
 EXEMPLAR_STYLES = ("watercolor", "cubism", "ukiyo_e", "pointillism")
@@ -132,8 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--style-size", type=int, default=512, help="longer side of styles fed to sanet-text (default 512, as the CLI)")
     parser.add_argument("--model", action="append", type=parse_model, metavar="LABEL=CONFIG[:WEIGHTS]",
                         help="a sanet-text model to score; repeat to compare (default: shipped=base)")
-    parser.add_argument("--color-match", action=argparse.BooleanOptionalAction, default=False,
-                        help="score sanet-text with its optional colour matching (default: as the CLI, without)")
+    parser.add_argument("--color-match", action=argparse.BooleanOptionalAction, default=MATCH_COLOR,
+                        help="score sanet-text with its colour matching (default: as the CLI, on)")
     parser.add_argument("--sheet", type=Path, help="also write a picture grid: content, style, each method's output")
     args = parser.parse_args(argv)
 

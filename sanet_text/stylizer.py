@@ -35,7 +35,7 @@ from .models.weights import (ENCODER_FILE, MODEL_FILE, find_pretrained, model_me
 from .models.weights import list_pretrained  # noqa: F401 - re-exported as sanet_text.list_pretrained
 from .options.validation import check_prompt_length, check_render_size, check_run_options
 from .render.export import PRECISIONS, InferenceOptions, autocast, prepare
-from .render.pipeline import AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
+from .render.pipeline import MATCH_COLOR, AttentionMaps, Blend, PreparedStyle, check_blend, prepare_style, stylize
 from .styles.base import StyleGroup, check_prompt
 from .styles.diffusion import DiffusionSettings, diffusion_style, diffusion_unavailable, load_pipeline
 from .styles.exemplar_cache import cached_exemplar_features
@@ -439,7 +439,7 @@ class Stylizer:
         masks: Sequence[MaskInput] = (),
         alpha: float = 1.0,
         preserve_color: bool = False,
-        match_color: bool = False,
+        match_color: bool = MATCH_COLOR,
         size: int | None = DEFAULT_SIZE,
         style_size: int | None = None,
         tile: int | None = None,
@@ -452,7 +452,7 @@ class Stylizer:
         one fewer: the last style fills the rest), white = where the style goes, resized to the
         content. ``alpha``: 0 = the content's reconstruction, 1 = full style, above 1 exaggerates.
         ``preserve_color``: keep the content's chroma. ``match_color``: also match the result's
-        colour mean and covariance to the style pictures' (see :class:`~sanet_text.render.pipeline.Blend`). ``size``: longer side of the content in pixels
+        colour mean and covariance to the style pictures' (on by default, as the CLI; see :class:`~sanet_text.render.pipeline.Blend`). ``size``: longer side of the content in pixels
         (default 512, as the command line; None or 0 = as given). ``tile``: tile side for large images (None = automatic, 0 = never).
         ``seed``: the diffusion source's seed. ``return_attention``: also return the attention maps.
         """

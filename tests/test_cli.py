@@ -128,12 +128,16 @@ def test_alpha_and_preserve_color_change_the_result(files, run) -> None:
     assert np.abs(full - weak).mean() > 1 and np.abs(full - colour).mean() > 1
 
 
-def test_color_match_is_opt_in(files, run) -> None:
+def test_color_match_is_on_unless_turned_off_or_the_content_keeps_its_colours(files, run) -> None:
     run(files["content"], "--style", files["style"], "-o", "default.png")
     run(files["content"], "--style", files["style"], "--no-color-match", "-o", "plain.png")
     run(files["content"], "--style", files["style"], "--color-match", "-o", "matched.png")
-    default, plain, matched = (pixels(Path(n)).astype(int) for n in ("default.png", "plain.png", "matched.png"))
-    assert np.array_equal(default, plain) and np.abs(matched - plain).mean() > 1
+    run(files["content"], "--style", files["style"], "--preserve-color", "-o", "kept.png")
+    run(files["content"], "--style", files["style"], "--preserve-color", "--no-color-match", "-o", "kept_plain.png")
+    default, plain, matched, kept, kept_plain = (pixels(Path(n)).astype(int) for n in (
+        "default.png", "plain.png", "matched.png", "kept.png", "kept_plain.png"))
+    assert np.array_equal(default, matched) and np.abs(matched - plain).mean() > 1
+    assert np.array_equal(kept, kept_plain)
 
 
 def test_save_attention_writes_a_heat_map_png(files, run) -> None:

@@ -38,11 +38,13 @@ def _colour_error(image: torch.Tensor, picture: torch.Tensor) -> float:
     return float((color_stats(image)[0] - color_stats(picture)[0]).abs().sum())
 
 
-def test_matching_is_off_unless_asked(tiny_model) -> None:
+def test_matching_is_the_default(tiny_model) -> None:
     content = pil_to_tensor(noise_image(48, 40, seed=5))[None]
     style = style_from_image(_violet(6), tiny_model, "violet")
-    torch.testing.assert_close(stylize(tiny_model, content, [style]).image,
-                               stylize(tiny_model, content, [style], Blend(match_color=False)).image)
+    default = stylize(tiny_model, content, [style]).image
+    torch.testing.assert_close(default, stylize(tiny_model, content, [style], Blend(match_color=True)).image)
+    plain = stylize(tiny_model, content, [style], Blend(match_color=False)).image
+    assert _colour_error(default, _violet(6)) < _colour_error(plain, _violet(6))
 
 
 def test_result_takes_the_styles_palette_in_proportion_to_alpha(tiny_model) -> None:

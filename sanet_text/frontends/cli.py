@@ -23,6 +23,7 @@ from ..models.weights import registry
 from ..options.commands import Parser, add_model_options, image_files, pixel_size
 from ..options.validation import check_content_arg, check_output_arg, check_run_options
 from ..render.export import PRECISIONS
+from ..render.pipeline import MATCH_COLOR
 from ..render.tiling import AUTO_TILE, AUTO_TILE_ABOVE, check_tile
 from ..styles.base import prompt_slug
 from ..styles.diffusion import DiffusionSettings
@@ -92,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--alpha", type=float, default=1.0, metavar="A",
                         help="style strength: 0 none, 1 full, >1 more (default 1)")
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's own colours")
-    parser.add_argument("--color-match", dest="match_color", action=argparse.BooleanOptionalAction, default=False,
-                        help="take the style pictures' colours too (default: off)")
+    parser.add_argument("--color-match", dest="match_color", action=argparse.BooleanOptionalAction,
+                        default=MATCH_COLOR, help="take the style pictures' colours too (default: on)")
     parser.add_argument("--size", type=pixel_size, default=DEFAULT_SIZE, metavar="N",
                         help=f"the result's longer side (default {DEFAULT_SIZE} px; 0 = as is)")
     parser.add_argument("--style-size", type=pixel_size, default=DEFAULT_SIZE, metavar="N",

@@ -35,6 +35,7 @@ from ..core.disk_cache import damaged, drop_record, matches_record, write_record
 from ..core.errors import UserError
 from ..core.onnx_session import onnx_session
 from ..core.paths import PACKAGE_DIR, cache_dir, configs_dir, prompts_dir
+from ..images.palette import transfer
 from ..images.processor import IMAGE_SUFFIXES, load_pil, path_exists, pil_to_array, resize_to, save_image
 from .outputs import is_image_path, plan_outputs
 
@@ -47,7 +48,8 @@ SWITCH = "SANET_TEXT_QUICK"
 WEIGHT_VARIABLES = ("SANET_TEXT_WEIGHTS", "SANET_TEXT_VGG")
 # The content size and the style picture size of the commands the quick path takes (the CLI defaults).
 SIZE = 512
-PLAN_VERSION = 1
+# 2: plans carry the style picture's colour moments (colour matching became the default).
+PLAN_VERSION = 2
 # Plans kept (the most recently made); each holds a style's tokens, about 17 MB for a 512 px style.
 KEEP_PLANS = 16
 
@@ -144,6 +146,7 @@ def remember(request: Request, stylizer: Stylizer, style: PreparedStyle, descrip
     from ..core.config import load_model_config
     from ..models.weights import encoder_files, resolve_weights
     from ..render.export import ONNX_INPUTS, export_onnx, token_arrays
+    from ..render.pipeline import MATCH_COLOR
 
     if not available() or stylizer.device.type != "cpu" or stylizer.precision != "fp32" or len(style.tokens) != 1:
         return
@@ -163,6 +166,10 @@ def remember(request: Request, stylizer: Stylizer, style: PreparedStyle, descrip
     # Contiguous: safetensors writes an array's buffer as it lies (a channels-last model's tokens are strided).
     arrays = {name: np.ascontiguousarray(tensor.detach().float().cpu().numpy())
               for name, tensor in zip(ONNX_INPUTS[1:], token_arrays(style.tokens[0][1]))}
+    colours = style.group.color() if MATCH_COLOR else None
+    if colours is not None:
+        # The quick path matches colours as the full path's default does, in numpy.
+        arrays.update({name: value.detach().cpu().numpy() for name, value in zip(_COLOUR_MOMENTS, colours)})
     folder = _plan_dir(request)
     with atomic_path(folder / "style.safetensors") as tmp:
         save_file(arrays, str(tmp))
@@ -184,6 +191,10 @@ def _prune(root: Path) -> None:
 
 
 # ---------------------------------------------------------------- the quick path
+
+
+# The style picture's colour mean (3,) and covariance (3, 3), float64, kept beside its tokens.
+_COLOUR_MOMENTS = ("colour_mean", "colour_covariance")
 
 
 @dataclass
@@ -217,7 +228,7 @@ def _session(graph: Path) -> Any:
 
 
 def _render(plan: _Plan, content: np.ndarray) -> np.ndarray:
-    """The stylised (3, h, w) image in [0, 1], as the full path renders it without --color-match."""
+    """The stylised (3, h, w) image in [0, 1], as the full path renders it with the default options."""
     try:
         session = _session(plan.graph)
     except Exception:
@@ -226,7 +237,11 @@ def _render(plan: _Plan, content: np.ndarray) -> np.ndarray:
         raise
     wanted = {i.name for i in session.get_inputs()}
     feeds = {"content": content[None], **{name: array for name, array in plan.style.items() if name in wanted}}
-    return np.clip(session.run(None, feeds)[0][0], 0, 1)
+    image = np.clip(session.run(None, feeds)[0][0], 0, 1)
+    if _COLOUR_MOMENTS[0] in plan.style:
+        moments = tuple(plan.style[name] for name in _COLOUR_MOMENTS)
+        image = np.clip(transfer(image.reshape(3, -1).astype(np.float64), moments).reshape(image.shape), 0, 1)
+    return image.astype(np.float32)
 
 
 def run(request: Request) -> int | None:

@@ -28,6 +28,7 @@ from ..core.errors import UserError, run_command
 from ..core.paths import EXAMPLES_DIR
 from ..images.processor import load_pil
 from ..options.commands import Parser, add_model_options
+from ..render.pipeline import MATCH_COLOR
 from ..stylizer import TEXT_SOURCES, Prompt, Stylizer, StylizerOutput, offered_sources
 
 PROG = "sanet-text-web"
@@ -183,7 +184,7 @@ class StylePage:
         source: str = "library",
         alpha: float = 1.0,
         preserve_color: bool = False,
-        match_color: bool = False,
+        match_color: bool = MATCH_COLOR,
         size: int = 512,
         seed: int | None = None,
         attention: bool = False,
@@ -269,8 +270,8 @@ def build_page(page: StylePage) -> gr.Blocks:
                     alpha = gr.Slider(0, 2, value=1, step=0.05, label="Alpha: style strength (0 = the photo, "
                                       ">1 exaggerates)", elem_id="alpha")
                     preserve_color = gr.Checkbox(label="Preserve the photo's colours", elem_id="preserve-color")
-                    match_color = gr.Checkbox(label="Match the style picture's colours (vivid on textures, "
-                                              "streaky on smooth gradients)", elem_id="color-match")
+                    match_color = gr.Checkbox(value=MATCH_COLOR, label="Match the style picture's colours (vivid "
+                                              "on textures, streaky on smooth gradients)", elem_id="color-match")
                     size = gr.Slider(64, MAX_SIZE, value=512, step=16, label="Size: longer side in pixels",
                                      elem_id="size")
                     seed = gr.Number(value=0, precision=0, label="Seed (diffusion source)", elem_id="seed")
