@@ -62,7 +62,9 @@ def render_help(command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
 def shows_default(action: argparse.Action) -> bool:
     help_text = action.help or ""
     values = {str(action.default)}
-    if isinstance(action.default, float):
+    if isinstance(action.default, bool):
+        values.add("on" if action.default else "off")
+    elif isinstance(action.default, float):
         values.add(f"{action.default:g}")
     return "default" in help_text and any(value in help_text for value in values)
 
