@@ -240,7 +240,7 @@ def _render(plan: _Plan, content: np.ndarray) -> np.ndarray:
     image = np.clip(session.run(None, feeds)[0][0], 0, 1)
     if _COLOUR_MOMENTS[0] in plan.style:
         moments = tuple(plan.style[name] for name in _COLOUR_MOMENTS)
-        image = np.clip(transfer(image.reshape(3, -1).astype(np.float64), moments).reshape(image.shape), 0, 1)
+        image = transfer(image.reshape(3, -1).astype(np.float64), moments).reshape(image.shape)
     return image.astype(np.float32)
 
 

@@ -74,7 +74,7 @@ def match_color(image: torch.Tensor, target: ColorStats, region: torch.Tensor | 
     a weight map, when given) the target mean and covariance (see :func:`sanet_text.images.palette.transfer`)."""
     weight = None if region is None else _array(region).reshape(-1)
     matched = palette.transfer(_array(image).reshape(3, -1), (_array(target[0]), _array(target[1])), weight)
-    return torch.from_numpy(matched).reshape(image.shape).to(image.device, image.dtype).clamp(0, 1)
+    return torch.from_numpy(matched).reshape(image.shape).to(image.device, image.dtype)
 
 
 def paint_colors(image: torch.Tensor, paint: palette.PaintColours) -> torch.Tensor:

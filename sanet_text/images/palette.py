@@ -13,8 +13,10 @@ import numpy as np
 
 # A palette: mean (3,) and covariance (3, 3) of a picture's RGB pixels, float64.
 Palette = tuple[np.ndarray, np.ndarray]
-# Pixels between those whose moments a colour transfer measures (see transfer).
+# Pixels between those whose moments a colour transfer measures (see transfer), in pictures of at
+# least STRIDED_FROM pixels; smaller ones are measured whole, their moments being few already.
 STATS_STRIDE = 4
+STRIDED_FROM = STATS_STRIDE * 1024
 
 
 def palette(pixels: np.ndarray, weight: np.ndarray | None = None) -> Palette:
@@ -37,13 +39,15 @@ def _sqrt_psd(matrix: np.ndarray, inverse: bool = False, eps: float = 1e-4) -> n
 
 def transfer(pixels: np.ndarray, target: Palette, weight: np.ndarray | None = None) -> np.ndarray:
     """(3, N) pixels (float64) mapped by the affine transform that gives them (those weighted by
-    ``weight``, when given) the ``target`` mean and covariance: the palette follows, the layout stays."""
+    ``weight``, when given) the ``target`` mean and covariance, clipped to [0, 1]: the palette
+    follows, the layout stays."""
     # Moments from every STATS_STRIDE-th pixel: as exact as all of them for a picture's colour
     # distribution, at a fraction of the cost (colour matching runs on every default render).
-    step = STATS_STRIDE if pixels.shape[1] >= STATS_STRIDE * 1024 else 1
+    step = STATS_STRIDE if pixels.shape[1] >= STRIDED_FROM else 1
     mean, cov = palette(pixels[:, ::step], None if weight is None else np.asarray(weight).reshape(-1)[::step])
     transform = _sqrt_psd(np.asarray(target[1], np.float64)) @ _sqrt_psd(cov, inverse=True)
-    return transform @ (pixels.astype(np.float64) - mean[:, None]) + np.asarray(target[0], np.float64)[:, None]
+    mapped = transform @ (pixels.astype(np.float64) - mean[:, None]) + np.asarray(target[0], np.float64)[:, None]
+    return np.clip(mapped, 0, 1)
 
 
 # ---------------------------------------------------------------- painting in named colours

@@ -128,8 +128,9 @@ def procedural_style(spec: CaptionSpec, index: int, seed: int, held_out: bool) -
         colours = _draw_colours(spec, r)
     scale_word, scale = "", 1.0
     if r.random() < spec.scale_share:
-        scale_word = r.choice(sorted(_scale_words()))
-        scale = _scale_words()[scale_word]
+        factors = _scale_words()
+        scale_word = r.choice(sorted(factors))
+        scale = factors[scale_word]
     templates = spec.scaled_templates if scale_word else spec.templates
     words = palette or colour_phrase(colours)
     captions = tuple(template.format(family=phrase, colours=words, scale=scale_word)
