@@ -115,7 +115,7 @@ def mapper_table(library: StyleLibrary, prompts: list[Labelled], weights: Path) 
     exemplars = [cached_exemplar_features(model, library.styles[name], 512) for name in names]
     targets = [torch.stack([set_quantiles(getattr(ex, f"feat{level}").flatten(2)[0], n) for ex in exemplars])
                for level, n in ((4, mapper.config.tokens4), (5, mapper.config.tokens5))]
-    top1 = top3 = styled1 = 0
+    top1 = top3 = 0
     misses, seconds = [], []
     for item in prompts:
         start = time.perf_counter()
@@ -126,14 +126,13 @@ def mapper_table(library: StyleLibrary, prompts: list[Labelled], weights: Path) 
                        for tokens, target in zip((out.feat4, out.feat5), targets))
         order = [names[i] for i in distance.argsort()[:3].tolist()]
         ok1 = bool(item.styles) and accepts(library, order[0], item.styles)
-        top1 += ok1
-        styled1 += ok1
+        top1 += ok1  # a non-style prompt is never a hit, so this also counts the style prompts' hits
         top3 += bool(item.styles) and any(accepts(library, name, item.styles) for name in order)
         if not ok1:
             misses.append(f"{item.prompt!r}: nearest {', '.join(order)} (wanted {item.styles or 'no style'})")
     styled = sum(bool(item.styles) for item in prompts)
     return {"n": len(prompts), "top1": top1 / len(prompts), "top3": top3 / len(prompts), "misses": misses,
-            "styled_top1": styled1 / styled, "seconds": statistics.median(seconds[1:] or seconds)}
+            "styled_top1": top1 / styled, "seconds": statistics.median(seconds[1:] or seconds)}
 
 
 def calibrate(style_best: list[float], other_best: list[float]) -> tuple[float, float]:
