@@ -26,6 +26,18 @@ def test_match_gives_the_target_mean_and_covariance() -> None:
     torch.testing.assert_close(cov, target[1], atol=2e-3, rtol=0)
 
 
+def test_a_white_balance_change_is_matched_by_that_change_alone() -> None:
+    # The least-motion (Monge-Kantorovich) map: given the same picture under other channel gains as
+    # the target, matching applies exactly those gains, with no hue rotation on top.
+    noise = pil_to_tensor(noise_image(60, 40, seed=5))
+    # Correlated channels, as a photo's are: its colour axes are not the RGB axes the gains act on.
+    image = (torch.einsum("ij,jhw->ihw", torch.tensor([[0.5, 0.3, 0.0], [0.2, 0.5, 0.1], [0.0, 0.3, 0.5]]), noise)[None]
+             + 0.1)
+    gains = torch.tensor([1.25, 0.8, 1.1]).view(1, 3, 1, 1)
+    rebalanced = (image - 0.5) * gains + 0.5
+    torch.testing.assert_close(match_color(image, color_stats(rebalanced)), rebalanced, atol=2e-3, rtol=0)
+
+
 def test_mixture_moments_equal_the_pooled_pixels() -> None:
     a, b = _violet(3), pil_to_tensor(noise_image(40, 40, seed=4))
     mean, cov = mix_color_stats([(1.0, color_stats(a)), (1.0, color_stats(b))])
