@@ -80,10 +80,10 @@ def content_term(out_feats: list[torch.Tensor], content_feats: list[torch.Tensor
                for o, c in zip(out_feats[3:], content_feats[3:]))
 
 
-def sanet_method(stylizer: Stylizer, match_color: bool):
-    """What ``sanet-text`` does for one style picture: encoded once, then applied to each content."""
+def sanet_method(stylizer: Stylizer, match_color: bool, size: int):
+    """What ``sanet-text --size SIZE`` does for one style picture: encoded once, then applied to each content."""
     def prepare(style: torch.Tensor):
-        prepared = stylizer.prepare([style])
+        prepared = stylizer.prepare([style], style_size=stylizer.style_size_for(size))
         return lambda content: stylizer(content[0], prepared, size=0, match_color=match_color).image[None]
     return prepare
 
@@ -130,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="validation, check or art (data/NAME), another folder with content/ and styles/, "
                              "or 'examples' (default: validation)")
     parser.add_argument("--size", type=int, default=384, help="longer side of contents and of scored styles (default 384)")
-    parser.add_argument("--style-size", type=int, default=512, help="longer side of styles fed to sanet-text (default 512, as the CLI)")
+    parser.add_argument("--style-size", type=int,
+                        help="longer side of styles fed to sanet-text (default: --size, at most 512, as the CLI)")
     parser.add_argument("--model", action="append", type=parse_model, metavar="LABEL=CONFIG[:WEIGHTS]",
                         help="a sanet-text model to score; repeat to compare (default: shipped=base)")
     parser.add_argument("--color-match", action=argparse.BooleanOptionalAction, default=MATCH_COLOR,
@@ -142,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     contents, styles = load_pairs(args.pairs, args.size)
     methods = [(label, sanet_method(Stylizer.from_pretrained(weights, config=config, device="cpu",
-                                                             style_size=args.style_size), args.color_match))
+                                                             style_size=args.style_size), args.color_match, args.size))
                for label, config, weights in (args.model or [("shipped", "base", None)])]
     if magenta_model_dir() is not None:
         methods.append(("Magenta (ONNX)", magenta_method(MagentaMethod())))

@@ -76,10 +76,11 @@ def main() -> None:
           f"temporal strength {args.temporal}; weights: {args.weights or 'shipped'}", flush=True)
     stylizer = Stylizer.from_pretrained(args.weights, config=args.config, vgg_weights=args.vgg_weights,
                                         device=args.device)
-    styles = stylizer.prepare([args.style])
+    style_size = stylizer.style_size_for(args.size)  # as sanet-text --size SIZE
+    styles = stylizer.prepare([args.style], style_size=style_size)
     model = stylizer.model
     with torch.inference_mode():
-        style_feats = model.encode(resize_to(load_image(args.style), stylizer.style_size)[None])
+        style_feats = model.encode(resize_to(load_image(args.style), style_size)[None])
     dimensions = frame_size(probe(args.clip), args.size)
     blender = TemporalBlender(TemporalSettings(strength=args.temporal))
 

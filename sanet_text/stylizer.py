@@ -178,7 +178,8 @@ class Stylizer:
     becomes by default (library, mapper or diffusion). ``text_encoder``: the library's sentence
     encoder. ``mapper``/``mapper_weights``: the text mapper's config and weights. ``diffusion``: how
     ``source="diffusion"`` paints a prompt. ``style_size``: longer side style pictures are encoded at
-    (0 = as they are). ``cache_size``: how many prepared styles are kept.
+    (0 = as they are; None = the result's, see :meth:`style_size_for`). ``cache_size``: how many
+    prepared styles are kept.
     """
 
     def __init__(
@@ -192,7 +193,7 @@ class Stylizer:
         mapper: str | Path | MapperConfig = "base",
         mapper_weights: str | Path | None = None,
         diffusion: DiffusionSettings = DiffusionSettings(),
-        style_size: int = 512,
+        style_size: int | None = None,
         cache_size: int = 32,
     ) -> None:
         if source not in TEXT_SOURCES:
@@ -375,14 +376,24 @@ class Stylizer:
         """Encode ``styles`` once, for any number of later calls (a video's frames, a folder's images).
 
         ``str`` and :class:`Prompt` are words; ``Path``, PIL images, arrays and tensors are pictures;
-        prepared styles pass through. ``style_size``: longer side pictures are encoded at (default the
-        Stylizer's). ``seed``: the diffusion source's seed (default its settings').
+        prepared styles pass through. ``style_size``: longer side pictures are encoded at (default
+        ``style_size_for(None)``; give ``style_size_for(size)`` for results of a known size). ``seed``: the diffusion source's seed (default its settings').
         """
         self.check_inputs(styles)
         return self._prepare(style_list(styles), style_size, seed)
 
+    def style_size_for(self, size: int | None) -> int:
+        """The longer side style pictures are encoded at for a result whose longer side is ``size``
+        (None or 0: not known yet): the Stylizer's ``style_size`` when one was given, else the
+        result's own, at most DEFAULT_SIZE. Style and result at one scale keep the style's strokes
+        their size relative to the picture, as AdaIN's equal defaults do; a 512 px style under a
+        384 px result drew strokes a third too coarse (art set: docs/BENCHMARKS.md)."""
+        if self.style_size is not None:
+            return self.style_size
+        return min(size, DEFAULT_SIZE) if size else DEFAULT_SIZE
+
     def _prepare(self, styles: Sequence[StyleInput], style_size: int | None, seed: int | None) -> list[PreparedStyle]:
-        size = self.style_size if style_size is None else style_size
+        size = self.style_size_for(None) if style_size is None else style_size
         return [self._prepare_one(style, size, seed) for style in styles]
 
     def _prepare_one(self, style: StyleInput, size: int, seed: int | None) -> PreparedStyle:
@@ -464,7 +475,8 @@ class Stylizer:
         image = resize_to(image, size or 0)
         pixel_masks = [mask_tensor(mask, tuple(image.shape[-2:])) for mask in masks]
         prepare_start = time.perf_counter()
-        prepared = self._prepare(style_list(styles), style_size, seed)
+        prepared = self._prepare(style_list(styles), self.style_size_for(max(image.shape[-2:]))
+                                 if style_size is None else style_size, seed)
         style_seconds = time.perf_counter() - prepare_start
         with autocast(self.precision, self.device):
             blend = Blend(mix, pixel_masks, alpha, preserve_color, match_color)

@@ -208,6 +208,33 @@ def test_one_style_needs_no_list_and_the_default_size_is_the_clis(tiny_model, fi
     assert max(words.image.shape[-2:]) == build_parser().get_default("size") == 512
 
 
+def _style_side(result) -> int:
+    """The longer side, in relu4_1 cells, of the style picture a result was painted with."""
+    return max(result.styles[0].group.parts[0].feat4.shape[-2:])
+
+
+def test_the_style_takes_the_results_size_unless_one_is_given(tiny_weights, files, tmp_path) -> None:
+    # Style and result at one scale keep the style's strokes their size in the picture; a given
+    # --style-size is kept exactly, and the default stops at 512 px (the attention's cost).
+    flags = dict(zip(tiny_weights[::2], tiny_weights[1::2]))
+    stylizer = Stylizer.from_pretrained(flags["--weights"], config=flags["--config"],
+                                        vgg_weights=flags["--vgg-weights"], device="cpu")
+    assert _style_side(stylizer(files["content"], files["style"], size=64)) == 64 // 8
+    assert _style_side(stylizer(files["content"], files["style"], size=128)) == 128 // 8
+    assert _style_side(stylizer(files["content"], files["style"], size=64, style_size=128)) == 128 // 8
+    assert (stylizer.style_size_for(2048), stylizer.style_size_for(None)) == (512, 512)
+    assert Stylizer(stylizer.model, style_size=96).style_size_for(64) == 96
+    # The command line paints the same picture from the same style size.
+    written = tmp_path / "cli.png"
+    assert main([str(files["content"]), "--style", str(files["style"]), "--size", "64", "-o", str(written),
+                 *tiny_weights]) == 0
+    with Image.open(written) as picture:
+        expected = stylizer(files["content"], files["style"], size=64)
+        assert np.array_equal(np.asarray(expected.pil()), np.asarray(picture.convert("RGB")))
+        assert not np.array_equal(np.asarray(stylizer(files["content"], files["style"], size=64,
+                                                      style_size=512).pil()), np.asarray(picture.convert("RGB")))
+
+
 def _same_model(a, b) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -229,7 +256,7 @@ def test_save_pretrained_then_from_pretrained_rebuilds_the_model_and_its_picture
                                rtol=0, atol=1e-4)
     # The CLI takes the folder as --weights, config and all.
     assert main([str(files["content"]), "--style", str(files["style"]), "--weights", str(saved), "--size", "64",
-                 "--style-size", "512", "-o", str(tmp_path / "cli.png")]) == 0
+                 "-o", str(tmp_path / "cli.png")]) == 0
     with Image.open(tmp_path / "cli.png") as written:
         assert np.array_equal(np.asarray(written.convert("RGB")), np.asarray(result.pil()))
 

@@ -272,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "CLIP-guided recipe; 'none' skips); the weights' own training facts are checked too")
     parser.add_argument("--size", type=pixel_size, default=512, metavar="N",
                         help="longer side of contents in pixels (default 512; 0 = original)")
-    parser.add_argument("--style-size", type=pixel_size, default=512, metavar="N",
-                        help="longer side of styles in pixels (default 512; 0 = original)")
+    parser.add_argument("--style-size", type=pixel_size, metavar="N",
+                        help="longer side of styles in pixels (default: --size, at most 512, as sanet-text; 0 = original)")
     parser.add_argument("--tile", type=int, default=128, metavar="N",
                         help="contact sheet thumbnail side in pixels (default 128)")
     parser.add_argument("--text-encoder", default="minilm", metavar="NAME",
@@ -345,7 +345,7 @@ def run(args: argparse.Namespace) -> int:
                         "scoring with it rewards overfitting to it: choose another")
 
     stylizer = Stylizer.from_pretrained(args.weights, config=args.config, vgg_weights=args.vgg_weights,
-                                        device=args.device, text_encoder=args.text_encoder)
+                                        device=args.device, text_encoder=args.text_encoder, style_size=args.style_size)
     stylizer.check_inputs([*style_paths, *(Prompt(p) for p in prompts)])
     scorer, why = load_scorer(args.clip_model)
     if scorer is None:
@@ -353,8 +353,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         scorer.to(stylizer.device)
     contents = [(p.name, resize_to(load_image(p), args.size)) for p in content_paths]
-    styles = [image_eval_style(p, stylizer, args.style_size) for p in style_paths]
-    styles += [text_eval_style(p, stylizer, args.style_size) for p in prompts]
+    style_size = stylizer.style_size_for(args.size)
+    styles = [image_eval_style(p, stylizer, style_size) for p in style_paths]
+    styles += [text_eval_style(p, stylizer, style_size) for p in prompts]
     methods = build_methods(baselines, stylizer, scorer, GatysConfig(steps=args.gatys_steps),
                             ClipStylerConfig(steps=args.clipstyler_steps))
     model = stylizer.model

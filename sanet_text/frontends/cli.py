@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                         default=MATCH_COLOR, help="take the style pictures' colours too (default: on)")
     parser.add_argument("--size", type=pixel_size, default=DEFAULT_SIZE, metavar="N",
                         help=f"the result's longer side (default {DEFAULT_SIZE} px; 0 = as is)")
-    parser.add_argument("--style-size", type=pixel_size, default=DEFAULT_SIZE, metavar="N",
-                        help=f"style pictures' longer side (default {DEFAULT_SIZE}; 0 = as is)")
+    parser.add_argument("--style-size", type=pixel_size, metavar="N",
+                        help=f"style pictures' longer side (default: --size, at most {DEFAULT_SIZE}; 0 = as is)")
     parser.add_argument("--tile", type=_tile, metavar="N",
                         help=f"paint in N px pieces so memory stays small (default: {AUTO_TILE} px pieces above "
                              f"{AUTO_TILE_ABOVE} px; 0 = never)")
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace, request: quick.Request | None = None) -> int:
 
     if args.seed is not None:
         _seed(args.seed)
-    prepared = stylizer.prepare(styles)  # once, for every image of a folder
+    prepared = stylizer.prepare(styles, style_size=stylizer.style_size_for(args.size))  # once, for every image of a folder
     failures = 0
     for content_path, output in tqdm(list(zip(contents, outputs.paths)), desc=PROG, unit="image", file=sys.stderr,
                                      disable=not folder_input):
@@ -224,7 +224,8 @@ def _run_video(args: argparse.Namespace, stylizer: Stylizer, styles: list[Path |
                           formats=OUTPUT_FORMATS).paths[0]
     if args.seed is not None:
         _seed(args.seed)
-    result = stylize_video(stylizer, content, output, stylizer.prepare(styles), size=args.size, temporal=temporal,
+    prepared = stylizer.prepare(styles, style_size=stylizer.style_size_for(args.size))
+    result = stylize_video(stylizer, content, output, prepared, size=args.size, temporal=temporal,
                            mix=args.mix, masks=args.mask, alpha=args.alpha, preserve_color=args.preserve_color,
                            match_color=args.match_color, tile=args.tile)
     print(f"{output}  {result.description}  {result.frames} frames  {command_seconds():.1f}s")
