@@ -383,11 +383,12 @@ class Stylizer:
         return self._prepare(style_list(styles), style_size, seed)
 
     def style_size_for(self, size: int | None) -> int:
-        """The longer side style pictures are encoded at for a result whose longer side is ``size``
-        (None or 0: not known yet): the Stylizer's ``style_size`` when one was given, else the
-        result's own, at most DEFAULT_SIZE. Style and result at one scale keep the style's strokes
-        their size relative to the picture, as AdaIN's equal defaults do; a 512 px style under a
-        384 px result drew strokes a third too coarse (art set: docs/BENCHMARKS.md)."""
+        """The longer side style pictures are encoded at for results asked at longer side ``size``
+        (None or 0, "as given": not known before the pictures, as for a folder's): the Stylizer's
+        ``style_size`` when one was given, else ``size``, at most DEFAULT_SIZE. Style and result at
+        one scale keep the style's strokes their size relative to the picture, as AdaIN's equal
+        defaults do; a 512 px style under a 384 px result drew strokes a third too coarse (art set:
+        docs/BENCHMARKS.md)."""
         if self.style_size is not None:
             return self.style_size
         return min(size, DEFAULT_SIZE) if size else DEFAULT_SIZE
@@ -475,8 +476,8 @@ class Stylizer:
         image = resize_to(image, size or 0)
         pixel_masks = [mask_tensor(mask, tuple(image.shape[-2:])) for mask in masks]
         prepare_start = time.perf_counter()
-        prepared = self._prepare(style_list(styles), self.style_size_for(max(image.shape[-2:]))
-                                 if style_size is None else style_size, seed)
+        prepared = self._prepare(style_list(styles), self.style_size_for(size) if style_size is None else style_size,
+                                 seed)
         style_seconds = time.perf_counter() - prepare_start
         with autocast(self.precision, self.device):
             blend = Blend(mix, pixel_masks, alpha, preserve_color, match_color)

@@ -222,7 +222,8 @@ def test_the_style_takes_the_results_size_unless_one_is_given(tiny_weights, file
     assert _style_side(stylizer(files["content"], files["style"], size=64)) == 64 // 8
     assert _style_side(stylizer(files["content"], files["style"], size=128)) == 128 // 8
     assert _style_side(stylizer(files["content"], files["style"], size=64, style_size=128)) == 128 // 8
-    assert (stylizer.style_size_for(2048), stylizer.style_size_for(None)) == (512, 512)
+    # "As given" (0) is not known before a folder's pictures: the CLI and Python both take 512 then.
+    assert [stylizer.style_size_for(size) for size in (2048, None, 0)] == [512, 512, 512]
     assert Stylizer(stylizer.model, style_size=96).style_size_for(64) == 96
     # The command line paints the same picture from the same style size.
     written = tmp_path / "cli.png"
