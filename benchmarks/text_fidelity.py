@@ -25,7 +25,7 @@ compositions, typos, other languages, non-style prompts) it reports:
 
 With ``--source mapper`` the same is measured for the text mapper, which is given the whole prompt
 (colour words included: it is trained to follow them) and paints nothing after the decoder. Its
-"resolved style" is the library style whose exemplar features (at the CLI's 512 px style size) its
+"resolved style" is the library style whose exemplar features (at the CLI's default style size, DEFAULT_SIZE) its
 token sets are nearest to, by the per-channel squared Wasserstein distance it was trained with, at
 relu4_1 and relu5_1; it cannot say that words name no style, so non-style prompts count as misses
 (agreement is also given on the style prompts alone). Its resolving time is the sentence encoder
@@ -49,6 +49,7 @@ import torch
 import yaml
 
 from sanet_text.core.sysinfo import system_info
+from sanet_text.images.processor import DEFAULT_SIZE
 from sanet_text.styles.colour_words import colour_table, parse_prompt
 from sanet_text.styles.library import LibrarySpec, StyleLibrary
 from sanet_text.styles.text_encoders import build_text_encoder
@@ -112,7 +113,7 @@ def mapper_table(library: StyleLibrary, prompts: list[Labelled], weights: Path) 
     encoder = build_text_encoder(mapper.config.text_encoder)
     model = build_model("base")
     names = [style.name for style in library.spec.styles]
-    exemplars = [cached_exemplar_features(model, library.styles[name], 512) for name in names]
+    exemplars = [cached_exemplar_features(model, library.styles[name], DEFAULT_SIZE) for name in names]
     targets = [torch.stack([set_quantiles(getattr(ex, f"feat{level}").flatten(2)[0], n) for ex in exemplars])
                for level, n in ((4, mapper.config.tokens4), (5, mapper.config.tokens5))]
     top1 = top3 = 0

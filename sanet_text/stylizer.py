@@ -377,7 +377,8 @@ class Stylizer:
 
         ``str`` and :class:`Prompt` are words; ``Path``, PIL images, arrays and tensors are pictures;
         prepared styles pass through. ``style_size``: longer side pictures are encoded at (default
-        ``style_size_for(None)``; give ``style_size_for(size)`` for results of a known size). ``seed``: the diffusion source's seed (default its settings').
+        ``style_size_for(None)``; give ``style_size_for(size)`` for results of a known size).
+        ``seed``: the diffusion source's seed (default its settings').
         """
         self.check_inputs(styles)
         return self._prepare(style_list(styles), style_size, seed)
